@@ -1,0 +1,54 @@
+"""The one small protocol every backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal, Protocol, Sequence
+
+from ..completion import ChatRequest, Completion, Delta, SamplingParams
+
+# Called with (row index in the batch, piece of text) while a backend generates.
+DeltaCallback = Callable[[int, Delta], None]
+
+
+class Backend(Protocol):
+    """Answers fully resolved chat requests. Thinking is already split off in what it returns."""
+
+    model_name: str
+    supports_json_schema: bool
+
+    def generate(self, requests: Sequence[ChatRequest], on_delta: DeltaCallback | None = None) -> list[Completion]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What a local text generator returns for one prompt (stop strings already cut off)."""
+
+    text: str
+    finish_reason: Literal["stop", "length"]
+    completion_tokens: int
+    first_token_s: float | None = None
+
+
+class TextGenerator(Protocol):
+    """A local model that continues raw prompts; LocalChatBackend builds Qwen3 chat on top of it."""
+
+    model_name: str
+
+    def render(self, request: ChatRequest) -> str:
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        ...
+
+    def generate_text(self, prompts: Sequence[str], sampling: SamplingParams, max_new_tokens: int,
+                      stop: Sequence[str], json_schema: dict | None, seed: int | None,
+                      on_text: Callable[[int, str], None] | None) -> list[TextResult]:
+        ...
+
+    def close(self) -> None:
+        ...

@@ -1,0 +1,21 @@
+"""Errors the runner raises on purpose. Each carries a one-line message meant for the user."""
+
+
+class RunnerError(Exception):
+    """Base class: the message is a complete, one-line explanation with a hint at the fix."""
+
+
+class ConfigError(RunnerError):
+    """The configuration is invalid; the message names the offending key."""
+
+
+class ModelLoadError(RunnerError):
+    """The model's weights or tokenizer could not be found or loaded."""
+
+
+class BackendError(RunnerError):
+    """A backend failed while generating (server down, timeout, bad response)."""
+
+
+class StructuredOutputError(RunnerError):
+    """A JSON schema could not be compiled, or the output does not satisfy it."""
