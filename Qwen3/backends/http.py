@@ -91,7 +91,8 @@ class OpenAIBackend:
                     answer.append(delta["content"])
                     on_delta(row, Delta(delta["content"], "answer"))
                 finish = choice.get("finish_reason") or finish
-        message = {"content": "".join(answer), "reasoning_content": "".join(thinking) or None}
+        message = {"content": "".join(answer),
+                   "reasoning_content": "".join(thinking) if thinking or request.enable_thinking else None}
         data = {"choices": [{"message": message, "finish_reason": finish}], "usage": usage}
         return self._completion(request, data, started, first)
 
@@ -102,11 +103,13 @@ class OpenAIBackend:
         except (KeyError, IndexError, TypeError):
             raise BackendError(f"server at {self.base_url} sent a response without choices") from None
         content = message.get("content") or ""
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        reasoning = message.get("reasoning_content")
+        if reasoning is None:
+            reasoning = message.get("reasoning")
         inline_thinking, answer = split_thinking(content, request.enable_thinking)
         usage = data.get("usage") or {}
         return Completion(
-            text=answer, thinking=reasoning.strip() if reasoning else inline_thinking,
+            text=answer, thinking=reasoning.strip() if reasoning is not None else inline_thinking,
             finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
             usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
                         int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0))),
