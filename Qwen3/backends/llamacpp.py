@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np
@@ -102,7 +103,9 @@ class LlamaCppGenerator:
         if self._lltokenizer is None:
             import llguidance.llamacpp
 
-            self._lltokenizer = llguidance.llamacpp.lltokenizer_from_vocab(self.llm._model.vocab)
+            with warnings.catch_warnings():  # it calls a deprecated llama.cpp function once per token
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._lltokenizer = llguidance.llamacpp.lltokenizer_from_vocab(self.llm._model.vocab)
         return LogitsProcessorList([_NumpyGrammarProcessor(GrammarState(self._lltokenizer, grammar,
                                                                          self.llm.token_eos()))])
 
