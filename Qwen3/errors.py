@@ -18,4 +18,12 @@ class BackendError(RunnerError):
 
 
 class StructuredOutputError(RunnerError):
-    """A JSON schema could not be compiled, or the output does not satisfy it."""
+    """A JSON schema could not be compiled, or the output does not satisfy it.
+
+    When an answer was generated but failed its schema, `completion` holds it, so a caller can
+    still try to recover something from the text.
+    """
+
+    def __init__(self, message: str, completion=None):
+        super().__init__(message)
+        self.completion = completion

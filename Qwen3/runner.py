@@ -107,7 +107,7 @@ def _checked(request: ChatRequest, completion: Completion) -> Completion:
         value = parse_json_output(completion.text, request.json_schema)
     except StructuredOutputError as exc:
         cut = " (the answer hit max_new_tokens)" if completion.finish_reason == "length" else ""
-        raise StructuredOutputError(f"{exc}{cut}") from None
+        raise StructuredOutputError(f"{exc}{cut}", completion=completion) from None
     return replace(completion, parsed=value)
 
 

@@ -1,0 +1,152 @@
+"""OrchestratorConfig: the SQL orchestrator's settings, loaded from YAML and validated at load.
+
+Errors are one ConfigError line naming the key, the same way as the runner's config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from Qwen3.config import RunnerConfig, load_config, read_yaml_mapping, validate_section
+from Qwen3.errors import ConfigError
+
+Dialect = Literal["duckdb", "postgres", "sqlite", "mysql", "snowflake", "bigquery", "tsql"]
+ExpertName = Literal["planner", "sql_writer", "validator"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunnerRef(_Section):
+    """Either a runner config file (`config_file`) or inline runner settings (`inline`), plus overrides."""
+
+    config_file: str | None = None
+    inline: dict[str, Any] | None = None
+    overrides: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.config_file and self.inline:
+            raise ValueError("give either config_file or inline, not both")
+        return self
+
+
+class RouterConfig(_Section):
+    always_plan: bool = False       # run the planner even for simple lookups
+    plan_threshold: int = Field(default=2, ge=0)  # complexity score at which the planner runs
+
+
+class SchemaConfig(_Section):
+    schema_file: str | None = None
+    ddl: str | None = None
+    dialect: Dialect = "duckdb"     # the dialect the DDL is written in
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.schema_file) == bool(self.ddl):
+            raise ValueError("give exactly one of schema_file or ddl")
+        return self
+
+
+class DatabaseConfig(_Section):
+    kind: Literal["embedded", "url", "none"] = "embedded"
+    url: str | None = None          # SQLAlchemy URL when kind is url, e.g. postgresql+psycopg://...
+    path: str | None = None         # embedded: a DuckDB file to open read-only instead of sample data
+    sample_rows: int = Field(default=300, gt=0)
+    seed: int = 7
+
+    @model_validator(mode="after")
+    def _url_needed(self):
+        if self.kind == "url" and not self.url:
+            raise ValueError("kind 'url' needs a url")
+        return self
+
+
+class SafetyConfig(_Section):
+    statement_timeout_s: float = Field(default=10.0, gt=0)
+    row_limit: int = Field(default=1000, gt=0)
+    dry_run_limit: int = Field(default=5, gt=0)
+
+
+class ExpertsConfig(_Section):
+    max_repair_rounds: int = Field(default=2, ge=0)
+    json_retries: int = Field(default=2, ge=0)
+    thinking: bool | None = None    # None: the runner's default
+    temperature: float | None = Field(default=0.0, ge=0)
+    max_new_tokens: dict[ExpertName, int] = {"planner": 384, "sql_writer": 448, "validator": 320}
+
+
+class LinkingConfig(_Section):
+    enabled: bool = True
+    full_schema_max_columns: int = Field(default=60, ge=0)  # smaller schemas go to the experts whole
+    max_tables: int = Field(default=8, gt=0)
+
+
+class RunConfig(_Section):
+    query: str = "List monthly revenue and refund totals for 2024."
+    extra_context: str = ""
+
+
+class OrchestratorConfig(_Section):
+    runner: RunnerRef = RunnerRef(config_file="../Qwen3/qwen3_runner_config.yaml")
+    router: RouterConfig = RouterConfig()
+    schema_: SchemaConfig = Field(alias="schema")
+    dialect: Dialect = "duckdb"     # the dialect the experts write and the validator checks
+    database: DatabaseConfig = DatabaseConfig()
+    safety: SafetyConfig = SafetyConfig()
+    experts: ExpertsConfig = ExpertsConfig()
+    linking: LinkingConfig = LinkingConfig()
+    run: RunConfig = RunConfig()
+    base_dir: str = "."
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    def schema_ddl(self) -> str:
+        if self.schema_.ddl:
+            return self.schema_.ddl
+        path = self.resolve(self.schema_.schema_file)
+        if not path.is_file():
+            raise ConfigError(f"config key 'schema.schema_file': file not found: {path}")
+        return path.read_text(encoding="utf-8")
+
+    def runner_config(self) -> RunnerConfig:
+        ref = self.runner
+        if ref.inline is not None:
+            base: Any = dict(ref.inline, base_dir=self.base_dir)
+        elif ref.config_file:
+            path = self.resolve(ref.config_file)
+            if not path.is_file():
+                raise ConfigError(f"config key 'runner.config_file': file not found: {path}")
+            base = path
+        else:
+            base = None
+        config = load_config(base)
+        if ref.overrides:
+            merged = _deep_merge(config.model_dump(), ref.overrides)
+            config = validate_section(RunnerConfig, merged, prefix="runner.overrides.")
+        return config
+
+
+def load_orchestrator_config(source: str | Path | Mapping[str, Any]) -> OrchestratorConfig:
+    if isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        data = read_yaml_mapping(Path(source))
+        data.setdefault("base_dir", str(Path(source).resolve().parent))
+    return validate_section(OrchestratorConfig, data)
+
+
+def _deep_merge(base: dict, extra: Mapping) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) \
+            else value
+    return out

@@ -1,0 +1,173 @@
+"""The three experts: a specialist prompt each, and the JSON contract its answer must meet.
+
+An expert call uses the runner's JSON-constrained decoding; if the answer still fails (a server
+without structured output, a cut-off answer), the text is recovered with json_recovery and, failing
+that, retried a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from Qwen3 import Runner
+from Qwen3.errors import StructuredOutputError
+from Qwen3.structured import parse_json_output
+
+from .json_recovery import ExpertOutputError, recover_json
+
+DIALECT_NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL",
+                 "snowflake": "Snowflake", "bigquery": "BigQuery", "tsql": "T-SQL (SQL Server)"}
+
+_LIST = {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 8}
+
+CONTRACTS: dict[str, dict[str, Any]] = {
+    "planner": {
+        "type": "object",
+        "properties": {"intent": {"type": "string", "maxLength": 300}, "tables": _LIST, "joins": _LIST,
+                       "filters": _LIST, "grouping": _LIST, "ordering": _LIST, "steps": _LIST},
+        "required": ["intent", "tables", "joins", "filters", "grouping", "ordering", "steps"],
+    },
+    "sql_writer": {
+        "type": "object",
+        "properties": {"sql": {"type": "string", "maxLength": 2000}, "notes": {"type": "string", "maxLength": 300}},
+        "required": ["sql", "notes"],
+    },
+    "validator": {
+        "type": "object",
+        "properties": {"verdict": {"enum": ["keep", "revise"]},
+                       "revised_sql": {"type": "string", "maxLength": 2000},
+                       "explanation": {"type": "string", "maxLength": 600}},
+        "required": ["verdict", "revised_sql", "explanation"],
+    },
+}
+
+# Every expert shares the same system message (the schema), so a local backend that keeps its KV
+# cache between calls (llama.cpp does) prefills the schema once for all three experts.
+SHARED_SYSTEM = ("You are one expert in a text-to-SQL team working on a {dialect} database. Use only the tables "
+                 "and columns of this schema, and join tables along their foreign keys.\n\nSchema:\n{schema}")
+
+ROLE = {
+    "planner": (
+        "Role: planner. Plan the query for the question below, without writing SQL: the intent, the tables, "
+        "the join conditions (table.column = table.column, along foreign keys), the filters the question "
+        "states (invent none), the grouping, the ordering, and a few short steps. Answer with one JSON object."),
+    "sql_writer": (
+        "Role: SQL writer. Write one {dialect} SELECT query that answers the question below. Add no condition "
+        "the question does not ask for. Use {dialect} functions for dates and text. When you aggregate amounts "
+        "from two tables that both repeat the rows of a common table, aggregate each in its own CTE and join "
+        "the results; joining them first counts rows twice. Answer with one JSON object: the SQL and a short note."),
+    "validator": (
+        "Role: validator. Automatic checks of the SQL below: {checks}. Check that it answers the question "
+        "(right tables, filters, grouping, totals). If it does, answer verdict \"keep\" with an empty "
+        "revised_sql; otherwise verdict \"revise\" with a corrected {dialect} SELECT. Then explain in two or "
+        "three plain sentences what the query returns. Answer with one JSON object."),
+}
+
+
+@dataclass(frozen=True)
+class ExpertRun:
+    name: str
+    output: dict[str, Any]
+    attempts: int
+    seconds: float
+    prompt_tokens: int
+    completion_tokens: int
+    errors: tuple[str, ...] = field(default=())
+
+
+def build_messages(name: str, dialect: str, schema_prompt: str, question: str, extra_context: str = "",
+                   plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
+                   checks: str = "") -> list[dict[str, str]]:
+    dialect_name = DIALECT_NAMES.get(dialect, dialect)
+    system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
+    parts = [ROLE[name].format(dialect=dialect_name, checks=checks or "none"), f"Question: {question}"]
+    if extra_context:
+        parts.append(f"Constraints from the user: {extra_context}")
+    if plan:
+        parts.append("Plan:\n" + "\n".join(f"- {k}: {v}" for k, v in plan.items() if v))
+    if sql:
+        parts.append(f"SQL:\n{sql}")
+    if feedback:
+        parts.append("The SQL failed these checks; fix every one:\n" + "\n".join(f"- {f}" for f in feedback))
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def call_expert(runner: Runner, name: str, messages: list[dict[str, str]], retries: int,
+                max_new_tokens: int, thinking: bool | None, temperature: float | None, seed: int = 1) -> ExpertRun:
+    """Ask one expert; recover or retry until its answer meets the contract (bounded)."""
+    contract = CONTRACTS[name]
+    errors: list[str] = []
+    started, prompt_tokens, completion_tokens = time.perf_counter(), 0, 0
+    for attempt in range(1, retries + 2):
+        output = None
+        try:
+            completion = runner.chat(messages, json_schema=contract, max_new_tokens=max_new_tokens,
+                                     thinking=thinking, temperature=temperature if attempt == 1 else 0.7,
+                                     seed=seed + attempt - 1)
+            output = completion.parsed
+        except StructuredOutputError as exc:
+            errors.append(str(exc))
+            completion = exc.completion
+            if completion is not None:
+                output = _recover(completion.text, contract, errors)
+        if completion is not None:
+            prompt_tokens += completion.usage.prompt_tokens
+            completion_tokens += completion.usage.completion_tokens
+        if output is not None:
+            return ExpertRun(name, output, attempt, time.perf_counter() - started, prompt_tokens,
+                             completion_tokens, tuple(errors))
+    raise ExpertOutputError(f"the {name} expert gave no valid JSON after {retries + 1} attempt(s): "
+                            f"{errors[-1] if errors else 'missing fields'}")
+
+
+def _recover(text: str, contract: dict, errors: list[str]) -> dict | None:
+    """Salvage an answer that missed its schema (e.g. a server that ignored response_format)."""
+    try:
+        return parse_json_output(json.dumps(recover_json(text)), contract)
+    except (ExpertOutputError, StructuredOutputError) as exc:
+        errors.append(str(exc))
+        return None
+
+
+_LITERAL = re.compile(r"'([^']*)'")
+_JOIN = re.compile(r"(\w+)\.(\w+)\s*=\s*(\w+)\.(\w+)")
+
+
+def ground_plan(plan: dict[str, Any], question: str, context: str,
+                join_ok: Callable[[str, str, str, str], bool] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Drop planned filters with values the user never gave, and joins that follow no foreign key.
+
+    Small models like to invent conditions ("method = 'card'") and join on whatever looks close; a
+    value the user never gave is not a filter the user asked for. Dates count as given when their
+    year (or the year before, for a range end) is mentioned.
+    """
+    said = f"{question} {context}".lower()
+    notes: list[str] = []
+    filters = []
+    for condition in plan.get("filters") or []:
+        values = [v for v in _LITERAL.findall(str(condition)) if v.strip()]
+        if any(v.lower() not in said and not _year_mentioned(v, said) for v in values):
+            notes.append(f"dropped planned filter not grounded in the question: {condition}")
+        else:
+            filters.append(condition)
+    joins = []
+    for join in plan.get("joins") or []:
+        match = _JOIN.search(str(join))
+        if join_ok is not None and match and not join_ok(*match.groups()):
+            notes.append(f"dropped planned join that follows no foreign key: {join}")
+        else:
+            joins.append(join)
+    return {**plan, "filters": filters, "joins": joins}, notes
+
+
+def _year_mentioned(value: str, said: str) -> bool:
+    """A date whose year, or the year before (the end of a range), is mentioned."""
+    match = re.match(r"(\d{4})-\d{2}(-\d{2})?", value)
+    if not match:
+        return False
+    year = int(match.group(1))
+    return str(year) in said or str(year - 1) in said

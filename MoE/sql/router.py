@@ -1,0 +1,63 @@
+"""The router: decides which experts run, in what order, and says why.
+
+A question's complexity is scored from what it asks for (aggregation, time windows, ranking,
+several entities, several parts). The planner runs when the score reaches the threshold; the
+sql_writer and the validator always run. A trivial lookup ("list all customers") skips planning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .linking import LinkedSchema, words
+
+SIGNALS: dict[str, tuple[str, ...]] = {
+    "aggregation": ("total", "totals", "sum", "average", "avg", "count", "how many", "number of", "per", "each",
+                    "monthly", "daily", "weekly", "yearly", "quarterly", "revenue", "mean", "median"),
+    "ranking": ("top", "most", "least", "highest", "lowest", "best", "worst", "rank", "largest", "smallest"),
+    "time window": ("in 20", "since", "between", "before", "after", "last year", "last month", "this year",
+                    "quarter", "month", "week", "year"),
+    "comparison": ("compare", "versus", " vs ", "ratio", "share", "percent", "growth", "change", "difference"),
+    "several parts": (" and ", " as well as ", " along with ", " both ", " then "),
+}
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    experts: tuple[str, ...]
+    complexity: int
+    reasons: tuple[str, ...]
+
+    def describe(self) -> str:
+        why = "; ".join(self.reasons) if self.reasons else "a simple lookup"
+        return f"{' -> '.join(self.experts)} (complexity {self.complexity}: {why})"
+
+
+def route(question: str, linked: LinkedSchema, always_plan: bool = False, plan_threshold: int = 2) -> RoutePlan:
+    text = f" {question.lower()} "
+    reasons, score = [], 0
+    for signal, cues in SIGNALS.items():
+        hits = [c.strip() for c in cues if c in text]
+        if hits:
+            score += 1
+            reasons.append(f"{signal} ({', '.join(sorted(set(hits))[:3])})")
+    mentioned = _mentioned_tables(question, linked)
+    if len(mentioned) >= 2:
+        score += 1
+        reasons.append(f"{len(mentioned)} entities ({', '.join(mentioned[:4])})")
+    plan = always_plan or score >= plan_threshold
+    if always_plan and score < plan_threshold:
+        reasons.append("planner forced by router.always_plan")
+    experts = ("planner", "sql_writer", "validator") if plan else ("sql_writer", "validator")
+    return RoutePlan(experts, score, tuple(reasons))
+
+
+def _mentioned_tables(question: str, linked: LinkedSchema) -> list[str]:
+    asked = words(question)
+    found = []
+    for table in linked.catalog.tables:
+        parts = words(" ".join(re.split(r"[_\s]+", table.name)))
+        if parts & asked:
+            found.append(table.name)
+    return found
