@@ -73,9 +73,9 @@ class DuckDBDatabase:
         import duckdb
 
         try:
-            connection = duckdb.connect(path, read_only=True, config={"enable_external_access": False,
-                                                                       "enable_progress_bar": False,
-                                                                       "lock_configuration": True})
+            connection = duckdb.connect(path, read_only=True, config={"enable_external_access": False})
+            connection.execute("SET enable_progress_bar = false")
+            connection.execute("SET lock_configuration = true")
         except duckdb.Error as exc:
             raise DatabaseError(f"cannot open DuckDB file {path}: {_one_line(exc)}") from None
         return cls(connection, timeout_s)

@@ -140,7 +140,12 @@ def _column_message(error: str, tree: exp.Expression, catalog: Catalog) -> str:
         if alias.lower() not in sources and catalog.table(alias) is not None:
             return f"{alias}.{name} is used but table {alias} is not in FROM or JOIN{_join_hint(alias, used, catalog)}"
         return f"unknown column '{name}' for table alias '{alias}'{hint}"
-    return f"column '{name}' cannot be resolved (unknown, or ambiguous between joined tables){hint}"
+    holders = [t.name for t in catalog.tables if t.name.lower() in used and t.column(name) is not None]
+    if len(holders) > 1:
+        return f"column '{name}' is ambiguous: tables {', '.join(holders)} all have it; qualify it"
+    if not holders:
+        return f"unknown column '{name}'{hint}"
+    return f"column '{name}' cannot be resolved where it is used{hint}"
 
 
 def _join_hint(missing: str, used: set[str], catalog: Catalog) -> str:

@@ -1,0 +1,46 @@
+from MoE.sql.catalog import parse_ddl
+from MoE.sql.linking import link_schema, words
+from MoE.sql.router import route
+
+
+def test_words_singularise():
+    assert {"refund", "categories", "category", "order"} <= words("Refunds by categories for each order")
+
+
+def test_small_schemas_go_whole(catalog):
+    linked = link_schema("anything", catalog, full_schema_max_columns=60)
+    assert linked.whole and linked.kept_columns == 41
+
+
+def test_linking_keeps_asked_tables_and_their_join_path(catalog):
+    linked = link_schema("Refund amount per customer country", catalog, full_schema_max_columns=0)
+    kept = {t.name for t in linked.catalog.tables}
+    assert {"refunds", "customers", "orders"} <= kept  # orders joins refunds to customers
+    assert "shipments" not in kept and linked.kept_columns < linked.total_columns
+    assert "tables" in linked.summary()
+
+
+def test_unmatched_question_keeps_everything(catalog):
+    assert link_schema("zzz qqq", catalog, full_schema_max_columns=0).whole
+
+
+def test_router_skips_the_planner_for_lookups(catalog):
+    linked = link_schema("", catalog)
+    lookup = route("List all customers", linked)
+    assert lookup.experts == ("sql_writer", "validator") and lookup.complexity == 0
+    hard = route("Compare monthly revenue and refund totals per customer segment for 2024", linked)
+    assert hard.experts == ("planner", "sql_writer", "validator") and hard.complexity >= 3
+    assert any("aggregation" in r for r in hard.reasons)
+
+
+def test_router_threshold_and_forcing(catalog):
+    linked = link_schema("", catalog)
+    assert route("Total revenue in 2024", linked, plan_threshold=2).experts[0] == "planner"
+    assert route("Total revenue in 2024", linked, plan_threshold=5).experts[0] == "sql_writer"
+    forced = route("List all customers", linked, always_plan=True)
+    assert forced.experts[0] == "planner" and "always_plan" in forced.reasons[-1]
+
+
+def test_ddl_without_keys_still_links():
+    catalog = parse_ddl("CREATE TABLE a (x INT); CREATE TABLE b (y INT);")
+    assert {t.name for t in link_schema("x values", catalog, full_schema_max_columns=0).catalog.tables} == {"a"}

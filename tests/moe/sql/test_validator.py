@@ -1,0 +1,91 @@
+import pytest
+
+from MoE.sql.validator import validate_sql
+
+
+def issues(sql, catalog, duck=None, dialect="duckdb"):
+    return [str(i) for i in validate_sql(sql, catalog, dialect, duck).issues]
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT ordr_date FROM orders", "unknown column 'ordr_date'"),
+    ("SELECT o.ordr_date FROM orders o", "did you mean orders.order_date"),
+    ("SELECT * FROM order_item", "unknown table 'order_item' (did you mean 'order_items'"),
+    ("SELECT * FROM custmers", "unknown table 'custmers' (did you mean 'customers'"),
+    ("SELECT order_items.product_id FROM orders", "table order_items is not in FROM or JOIN; add JOIN order_items ON"),
+])
+def test_unknown_names_with_suggestions(sql, expected, catalog):
+    found = issues(sql, catalog)
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_wrong_join_key(catalog, duck):
+    found = issues("SELECT c.full_name FROM orders o JOIN customers c ON o.order_id = c.customer_id", catalog, duck)
+    assert found == ["[joins] join orders.order_id = customers.customer_id does not follow a foreign key; "
+                     "expected customers.customer_id = orders.customer_id"]
+
+
+@pytest.mark.parametrize("sql, dialect, stage", [
+    ("SELECT DATE_FORMAT(order_date, '%Y') FROM orders", "duckdb", "dry_run"),      # a MySQL function
+    ("SELECT TOP 3 order_id FROM orders", "duckdb", "parse"),                      # T-SQL syntax
+    ("SELECT order_id FROM orders WHERE order_id = 'abc' + 1", "duckdb", "dry_run"),
+    ("SELECT order_id, SUM(total_amount) FROM orders", "duckdb", "dry_run"),        # missing GROUP BY
+    ("DELETE FROM orders", "duckdb", "safety"),
+])
+def test_dialect_and_runtime_errors_are_caught(sql, dialect, stage, catalog, duck):
+    report = validate_sql(sql, catalog, dialect, duck)
+    assert not report.ok and report.issues[0].stage == stage, report.issues
+
+
+VALID = [
+    "SELECT COUNT(*) FROM customers",
+    "SELECT c.country_code, COUNT(*) AS n FROM customers c GROUP BY c.country_code ORDER BY n DESC",
+    "SELECT o.order_id, c.email FROM orders o JOIN customers c ON o.customer_id = c.customer_id",
+    "SELECT p.name, cat.name FROM products p JOIN categories cat ON cat.category_id = p.category_id",
+    "SELECT child.name, parent.name FROM categories child LEFT JOIN categories parent "
+    "ON child.parent_category_id = parent.category_id",
+    "SELECT oi.order_id, SUM(oi.quantity * oi.unit_price) FROM order_items oi GROUP BY oi.order_id",
+    "WITH r AS (SELECT order_id, SUM(amount) AS refunded FROM refunds GROUP BY order_id) "
+    "SELECT o.order_id, o.total_amount - COALESCE(r.refunded, 0) FROM orders o LEFT JOIN r ON r.order_id = o.order_id",
+    "SELECT date_trunc('month', order_date) AS month, SUM(total_amount) FROM orders "
+    "WHERE status <> 'cancelled' AND EXTRACT(year FROM order_date) = 2024 GROUP BY 1 ORDER BY 1",
+    "SELECT s.carrier, AVG(s.delivered_date - s.shipped_date) FROM shipments s WHERE s.delivered_date IS NOT NULL "
+    "GROUP BY s.carrier",
+    "SELECT customer_id FROM orders GROUP BY customer_id HAVING COUNT(*) > 2",
+    "SELECT * FROM (SELECT order_id, RANK() OVER (ORDER BY total_amount DESC) AS r FROM orders) t WHERE r <= 3",
+    "SELECT p.method, COUNT(DISTINCT p.order_id) FROM payments p GROUP BY p.method",
+    "SELECT o.order_id FROM orders o WHERE EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.order_id)",
+    "SELECT m.month FROM (SELECT date_trunc('month', order_date) AS month FROM orders) m JOIN "
+    "(SELECT date_trunc('month', refund_date) AS month FROM refunds) r ON m.month = r.month",
+]
+
+
+@pytest.mark.parametrize("sql", VALID)
+def test_valid_sql_is_never_flagged(sql, catalog, duck):
+    report = validate_sql(sql, catalog, "duckdb", duck)
+    assert report.ok, report.issues
+    assert report.passed == ("safety", "parse", "catalog", "joins", "dry_run")
+
+
+def test_other_target_dialect_is_transpiled_for_the_dry_run(catalog, duck):
+    report = validate_sql("SELECT TO_CHAR(order_date, 'YYYY-MM') AS m, SUM(total_amount) FROM orders GROUP BY 1",
+                          catalog, "postgres", duck)
+    assert report.ok and report.dry_run_rows is not None
+
+
+def test_without_a_database_the_checks_stay_static(catalog):
+    report = validate_sql("SELECT DATE_FORMAT(order_date, '%Y') FROM orders", catalog, "duckdb", None)
+    assert report.ok and "dry run skipped" in report.notes[0]
+
+
+@pytest.mark.parametrize("sql, warned", [
+    ("SELECT SUM(o.total_amount), SUM(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id", True),
+    ("SELECT SUM(p.amount) FROM payments p JOIN refunds r ON r.order_id = p.order_id", True),
+    ("SELECT c.full_name, SUM(o.total_amount) FROM customers c JOIN orders o ON o.customer_id = c.customer_id "
+     "GROUP BY 1", False),
+    ("SELECT COUNT(DISTINCT o.order_id) FROM orders o JOIN refunds r ON r.order_id = o.order_id", False),
+    ("SELECT SUM(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id", False),
+])
+def test_fan_out_warnings(sql, warned, catalog):
+    report = validate_sql(sql, catalog, "duckdb")
+    assert report.ok and bool(report.warnings) is warned, report.warnings
