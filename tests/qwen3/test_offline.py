@@ -3,7 +3,7 @@
 import pytest
 
 from Qwen3 import ModelLoadError, load_runner, offline
-from conftest import require_offline_model
+from support import require_offline_model
 
 SMALL = "qwen2.5-coder-0.5b"
 

@@ -1,11 +1,7 @@
-from pathlib import Path
-
 import pytest
 
 from MoE.sql.catalog import parse_ddl
-
-REPO = Path(__file__).resolve().parents[3]
-SAMPLE_DDL = (REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql").read_text()
+from support import SAMPLE_DDL
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import pytest
 from MoE.sql import sample_data
 from MoE.sql.database import DatabaseError, DuckDBDatabase, SQLAlchemyDatabase
 from MoE.sql.guard import UnsafeSQLError
-from conftest import SAMPLE_DDL
+from support import SAMPLE_DDL
 
 
 def test_sample_data_is_deterministic_and_keeps_foreign_keys(catalog):

@@ -1,0 +1,129 @@
+"""The orchestrator's control flow with a scripted backend (routing, repairs, retries), on a real DuckDB."""
+
+import json
+
+import pytest
+
+from MoE.sql import load_orchestrator, load_orchestrator_config
+from MoE.sql.guard import check_read_only
+from support import REPO
+from scripted import scripted_runner
+
+GOOD = "SELECT c.full_name, COUNT(*) AS orders FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY 1"
+KEEP = {"verdict": "keep", "revised_sql": "", "explanation": "Counts orders per customer."}
+PLAN = {"intent": "revenue per month", "tables": ["orders"], "joins": [], "grouping": ["month"], "ordering": [],
+        "filters": ["orders.status = 'paid'", "orders.order_date >= '2024-01-01'"], "steps": ["sum by month"]}
+
+
+def orchestrator(*replies, **overrides):
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"plan_threshold": 9}, **overrides})
+    runner, backend = scripted_runner(*replies)
+    return load_orchestrator(config, runner=runner), backend
+
+
+def test_simple_lookup_skips_the_planner():
+    orch, backend = orchestrator({"sql": "SELECT email FROM customers", "notes": ""}, KEEP)
+    result = orch.run("List all customer emails", execute=True)
+    assert result.ok and [e.name for e in result.experts] == ["sql_writer", "validator"]
+    assert result.repair_rounds == 0 and len(result.rows.rows) == 60
+    assert "Question: List all customer emails" in backend.user_messages()[0]
+
+
+def test_complex_question_is_planned_and_the_plan_is_grounded():
+    sql = "SELECT date_trunc('month', order_date) AS m, SUM(total_amount) FROM orders GROUP BY 1"
+    orch, backend = orchestrator(PLAN, {"sql": sql, "notes": ""}, KEEP, router={"plan_threshold": 2})
+    result = orch.run("Total revenue per month in 2024")
+    assert [e.name for e in result.experts] == ["planner", "sql_writer", "validator"]
+    assert result.notes == ["dropped planned filter not grounded in the question: orders.status = 'paid'"]
+    writer_prompt = backend.user_messages()[1]
+    assert "order_date >= '2024-01-01'" in writer_prompt and "status = 'paid'" not in writer_prompt
+
+
+def test_failing_sql_goes_back_with_the_errors():
+    orch, backend = orchestrator({"sql": "SELECT ful_name FROM customers", "notes": ""},
+                                 {"sql": "SELECT full_name FROM customers", "notes": "fixed"}, KEEP)
+    result = orch.run("List customer names")
+    assert result.ok and result.repair_rounds == 1
+    assert "unknown column 'ful_name'" in result.repair_reasons[0]
+    assert "unknown column 'ful_name'" in backend.user_messages()[1] and "SELECT ful_name" in backend.user_messages()[1]
+
+
+def test_repair_rounds_are_bounded_and_reported():
+    bad = {"sql": "SELECT nope FROM customers", "notes": ""}
+    orch, _ = orchestrator(bad, bad, KEEP, experts={"max_repair_rounds": 1})
+    result = orch.run("List customer names", execute=True)
+    assert not result.ok and result.repair_rounds == 1 and result.rows is None
+    assert result.report.issues[0].stage == "catalog"
+
+
+def test_mechanical_fix_needs_no_model_call():
+    sql = ("WITH a AS (SELECT date_trunc('month', order_date) AS month, SUM(total_amount) AS revenue FROM orders GROUP BY 1), "
+           "b AS (SELECT date_trunc('month', refund_date) AS month, SUM(amount) AS refunds FROM refunds GROUP BY 1) "
+           "SELECT month, revenue, refunds FROM a JOIN b ON a.month = b.month")
+    orch, backend = orchestrator({"sql": sql, "notes": ""}, KEEP)
+    result = orch.run("Monthly revenue and refunds")
+    assert result.ok and result.repair_rounds == 1 and "mechanical fix: qualified a.month" in result.repair_reasons[0]
+    assert len(backend.requests) == 2
+
+
+def test_fan_out_warning_gets_one_repair_round():
+    fanned = "SELECT SUM(o.total_amount), SUM(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id"
+    orch, backend = orchestrator({"sql": fanned, "notes": ""}, {"sql": fanned, "notes": ""}, KEEP)
+    result = orch.run("Revenue and refunds")
+    assert result.ok and result.repair_rounds == 1 and result.report.warnings
+    assert "fan_out" in backend.user_messages()[1]
+
+
+def test_unusable_json_is_retried_then_fails_cleanly():
+    orch, _ = orchestrator("no json at all", "still {not json", "```sql\nSELECT 1\n```")
+    result = orch.run("List customers")
+    assert not result.ok and result.sql is None
+    assert "sql_writer expert gave no valid JSON after 3 attempt(s)" in result.error
+
+
+def test_json_is_recovered_from_chatter():
+    chatter = 'Sure!\n```json\n{"sql": "SELECT COUNT(*) FROM orders", "notes": "count"}\n```'
+    orch, _ = orchestrator(chatter, KEEP)
+    result = orch.run("How many orders are there?")
+    assert result.ok and result.experts[0].attempts == 1 and result.experts[0].errors
+
+
+@pytest.mark.parametrize("hostile", ["DROP TABLE orders", "SELECT 1; DELETE FROM orders",
+                                     "SELECT * FROM read_csv('/etc/passwd')", "UPDATE orders SET status = 'paid'"])
+def test_hostile_sql_never_runs_whatever_the_model_writes(hostile):
+    reply = {"sql": hostile, "notes": ""}
+    orch, _ = orchestrator(reply, reply, reply, {"verdict": "revise", "revised_sql": hostile, "explanation": "x"})
+    result = orch.run("Delete all orders please", execute=True)
+    assert not result.ok and result.rows is None and result.report.issues[0].stage in ("safety", "parse")
+    assert orch.database.execute("SELECT COUNT(*) FROM orders", 1).rows == [(60,)]
+
+
+def test_validator_revision_is_taken_only_when_it_checks_out():
+    orch, _ = orchestrator({"sql": GOOD, "notes": ""},
+                           {"verdict": "revise", "revised_sql": "SELECT full_nme FROM customers", "explanation": "e"})
+    result = orch.run("Orders per customer")
+    assert result.ok and "full_name, COUNT(*)" in " ".join(result.sql.split())
+    assert "revision was not taken" in result.notes[0]
+
+    better = "SELECT c.full_name, COUNT(o.order_id) AS n FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY 1"
+    orch, _ = orchestrator({"sql": GOOD, "notes": ""}, {"verdict": "revise", "revised_sql": better, "explanation": "e"})
+    result = orch.run("Orders per customer")
+    assert result.ok and "COUNT(o.order_id)" in result.sql and result.notes == ["validator expert revised the SQL"]
+
+
+def test_validator_failure_keeps_the_checked_sql():
+    orch, _ = orchestrator({"sql": GOOD, "notes": ""}, "?", "??", "???")
+    result = orch.run("Orders per customer")
+    assert result.ok and "no usable answer" in result.notes[0]
+
+
+def test_result_serialises_with_timings_and_tokens():
+    orch, _ = orchestrator({"sql": GOOD, "notes": ""}, KEEP)
+    data = json.loads(json.dumps(orch.run("Orders per customer", execute=True).to_dict()))
+    assert data["ok"] and data["tokens"] == {"prompt": 200, "completion": 40}
+    assert data["checks"]["passed"][-1] == "dry_run" and data["rows"]["columns"] == ["full_name", "orders"]
+    assert {e["name"] for e in data["experts"]} == {"sql_writer", "validator"}
+    assert all(e["seconds"] >= 0 for e in data["experts"]) and data["schema"]["columns_total"] == 41
+    check_read_only(data["sql"], "duckdb")
