@@ -103,9 +103,7 @@ class DuckDBDatabase:
                 raise DatabaseError(_one_line(exc)) from None
             finally:
                 timer.cancel()
-        truncated = limit is not None and len(rows) > limit
-        return QueryResult(columns, rows[:limit] if limit is not None else rows, truncated,
-                           time.perf_counter() - started)
+        return _result(columns, rows, limit, started)
 
     def close(self) -> None:
         self.connection.close()
@@ -129,6 +127,7 @@ class SQLAlchemyDatabase:
         name = self.engine.dialect.name
         self.dialect = _SQLALCHEMY_DIALECTS.get(name, name)
         self.timeout_s = timeout_s
+        self._sqlite_deadline = {"t": 0.0}  # SQLite has no statement timeout: a progress handler checks this
         event.listen(self.engine, "connect", self._lock_down)
 
     def _lock_down(self, dbapi_connection, _record) -> None:
@@ -142,11 +141,11 @@ class SQLAlchemyDatabase:
             cursor.execute(f"SET SESSION max_execution_time = {ms}")
         elif self.dialect == "sqlite":
             cursor.execute("PRAGMA query_only = ON")
-            deadline = {"t": 0.0}
+            deadline = self._sqlite_deadline
             dbapi_connection.set_progress_handler(lambda: int(time.monotonic() > deadline["t"]), 10_000)
-            self._sqlite_deadline = deadline
         cursor.close()
-        dbapi_connection.commit() if self.dialect != "sqlite" else None
+        if self.dialect != "sqlite":
+            dbapi_connection.commit()
 
     def explain(self, sql: str) -> None:
         if self.dialect in ("postgres", "mysql", "sqlite", "duckdb", "snowflake"):
@@ -164,8 +163,7 @@ class SQLAlchemyDatabase:
         except SQLAlchemyError as exc:
             raise DatabaseError(f"cannot connect: {_one_line(exc)}") from None
         try:
-            if getattr(self, "_sqlite_deadline", None) is not None:
-                self._sqlite_deadline["t"] = time.monotonic() + self.timeout_s
+            self._sqlite_deadline["t"] = time.monotonic() + self.timeout_s
             cursor = connection.cursor()
             cursor.execute(sql)  # raw DB-API call: no parameter parsing of ':' or '%'
             columns = tuple(d[0] for d in cursor.description or [])
@@ -181,12 +179,16 @@ class SQLAlchemyDatabase:
                 connection.rollback()
             finally:
                 connection.close()
-        truncated = limit is not None and len(rows) > limit
-        return QueryResult(columns, rows[:limit] if limit is not None else rows, truncated,
-                           time.perf_counter() - started)
+        return _result(columns, rows, limit, started)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _result(columns: tuple[str, ...], rows: list, limit: int | None, started: float) -> QueryResult:
+    """Rows up to `limit`; one row more was fetched to tell whether the result was cut."""
+    truncated = limit is not None and len(rows) > limit
+    return QueryResult(columns, rows[:limit] if limit is not None else rows, truncated, time.perf_counter() - started)
 
 
 def open_database(config, catalog: Catalog, ddl: str) -> Database | None:

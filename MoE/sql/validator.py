@@ -75,16 +75,17 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
             database.explain(runnable)
             issues = []
         except (DatabaseError, UnsafeSQLError) as exc:
-            issues = [Issue("catalog", f"{exc} (schema check: {issues[0].message})")]
+            issues = [Issue("catalog", str(exc))]
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("catalog")
 
-    issues = join_issues(tree, catalog, dialect)
+    scopes = scopes_of(tree, catalog, dialect)
+    issues = join_issues(scopes, catalog)
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
-    warnings = tuple(fan_out_warnings(tree, catalog, dialect))
+    warnings = tuple(fan_out_warnings(scopes, catalog, dialect))
 
     if database is None:
         return ValidationReport(pretty, (), tuple(passed), notes=("no database: dry run skipped",), warnings=warnings)
@@ -156,14 +157,18 @@ def _join_hint(missing: str, used: set[str], catalog: Catalog) -> str:
     return ""
 
 
-def join_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list[Issue]:
-    """Equality joins between two tables that a foreign key links must use that key's columns."""
+def scopes_of(tree: exp.Expression, catalog: Catalog, dialect: str) -> list:
+    """The query's scopes after sqlglot qualifies every column against the catalog ([] if it cannot)."""
     try:
         qualified = qualify(tree.copy(), schema=catalog.mapping(), dialect=dialect, validate_qualify_columns=False,
                             quote_identifiers=False, identify=False)
-        scopes = traverse_scope(qualified)
+        return traverse_scope(qualified)
     except (OptimizeError, ParseError, ValueError, KeyError):
         return []
+
+
+def join_issues(scopes: list, catalog: Catalog) -> list[Issue]:
+    """Equality joins between two tables that a foreign key links must use that key's columns."""
     issues = []
     for scope in scopes:
         aliases = {alias: source.name for alias, (_, source) in scope.selected_sources.items()
@@ -188,18 +193,12 @@ def join_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list[Is
 _ROW_SENSITIVE = (exp.Sum, exp.Avg, exp.Count)
 
 
-def fan_out_warnings(tree: exp.Expression, catalog: Catalog, dialect: str) -> list[Issue]:
+def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue]:
     """Aggregates over a table's column in a scope that also joins a table repeating its rows.
 
     Table Y repeats the rows of X when Y references X, or when X and Y reference the same parent
     (each X row then meets every Y row of its parent). COUNT(DISTINCT ...) is left alone.
     """
-    try:
-        qualified = qualify(tree.copy(), schema=catalog.mapping(), dialect=dialect, validate_qualify_columns=False,
-                            quote_identifiers=False, identify=False)
-        scopes = traverse_scope(qualified)
-    except (OptimizeError, ParseError, ValueError, KeyError):
-        return []
     warnings = []
     for scope in scopes:
         tables = {alias: source.name.lower() for alias, (_, source) in scope.selected_sources.items()
