@@ -46,8 +46,9 @@ def test_failing_sql_goes_back_with_the_errors():
                                  {"sql": "SELECT full_name FROM customers", "notes": "fixed"}, KEEP)
     result = orch.run("List customer names")
     assert result.ok and result.repair_rounds == 1
-    assert "unknown column 'ful_name'" in result.repair_reasons[0]
-    assert "unknown column 'ful_name'" in backend.user_messages()[1] and "SELECT ful_name" in backend.user_messages()[1]
+    feedback = backend.user_messages()[1]
+    assert '"ful_name" not found' in result.repair_reasons[0]  # the database binder's own message
+    assert '"ful_name" not found' in feedback and '"full_name"' in feedback and "SELECT ful_name" in feedback
 
 
 def test_repair_rounds_are_bounded_and_reported():
