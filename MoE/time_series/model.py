@@ -1,0 +1,139 @@
+"""TimeSeriesMoE: sequential experts, a router that weighs their proposals, and the debate log.
+
+    window (B, L, C) -> instance normalisation -> decomposition -> expert 1 .. expert E, one at a time
+                     -> proposals (B, E, H, C_out) -> router weights (B, E) -> weighted forecast
+
+In training with `sequential=True`, each expert runs under activation checkpointing, so only one
+expert's intermediate activations exist at a time (they are recomputed, one expert at a time, in
+the backward pass). `sequential=False` keeps them all: faster backward, more memory.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .config import ExpertConfig, ForecastShape, RouterConfig
+from .decomposition import decompose
+from .experts import Expert
+
+
+@dataclass
+class MoEOutput:
+    prediction: torch.Tensor            # (B, H) for a single target channel given as an int, else (B, H, C_out)
+    weights: torch.Tensor               # (B, E), rows sum to 1
+    proposals: torch.Tensor             # (B, E, H, C_out), de-normalised like the prediction
+    question_norms: list[torch.Tensor]  # per expert (B, Q): how strongly each question was answered
+
+
+class Router(nn.Module):
+    """A learned gate over metadata and the experts' summaries; starts out weighing experts equally."""
+
+    def __init__(self, config: RouterConfig, summary_dims: Sequence[int]):
+        super().__init__()
+        self.config = config
+        self.gate = nn.Sequential(nn.Linear(config.metadata_dim + sum(summary_dims), config.hidden_dim), nn.GELU(),
+                                  nn.Linear(config.hidden_dim, len(summary_dims)))
+        nn.init.zeros_(self.gate[-1].weight)
+        nn.init.zeros_(self.gate[-1].bias)
+
+    def forward(self, summaries: list[torch.Tensor], metadata: torch.Tensor | None) -> torch.Tensor:
+        features = summaries if metadata is None else [metadata.to(summaries[0].dtype), *summaries]
+        return torch.softmax(self.gate(torch.cat(features, dim=-1)) / self.config.temperature, dim=-1)
+
+
+class TimeSeriesMoE(nn.Module):
+    def __init__(self, experts: Sequence[ExpertConfig], router: RouterConfig = RouterConfig(), *, seq_len: int,
+                 horizon: int, input_dim: int, target_channels: int | Sequence[int] | None = None):
+        super().__init__()
+        if not experts:
+            raise ValueError("TimeSeriesMoE needs at least one expert")
+        names = [e.name for e in experts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"expert names must be unique, got {names}")
+        mismatched = [e.name for e in experts if e.input_dim is not None and e.input_dim != input_dim]
+        if mismatched:
+            raise ValueError(f"experts {mismatched} expect another input_dim than the model's {input_dim}")
+        self.univariate = isinstance(target_channels, int)
+        channels = (target_channels,) if self.univariate else tuple(target_channels or ())
+        self.shape = ForecastShape(seq_len, horizon, input_dim, channels)
+        self.expert_configs = tuple(experts)
+        self.router_config = router
+        self.experts = nn.ModuleList(Expert(e, seq_len, horizon) for e in experts)
+        self.router = Router(router, [e.d_model for e in experts])
+        self._warned_precision = False
+
+    def forward(self, window: torch.Tensor, metadata: torch.Tensor | None = None) -> MoEOutput:
+        self._check_input(window, metadata)
+        mean = window.mean(dim=1, keepdim=True)
+        std = window.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-5)
+        series = (window - mean) / std
+        parts = decompose(series, self.router_config.trend_kernel, self.router_config.seasonal_kernel)
+        targets = list(self.shape.target_channels)
+        proposals, summaries, norms = [], [], []
+        for expert, config in zip(self.experts, self.expert_configs):
+            if self.router_config.sequential and self.training and torch.is_grad_enabled():
+                proposal, questions = checkpoint(expert, series, parts[config.component], use_reentrant=False)
+            else:
+                proposal, questions = expert(series, parts[config.component])
+            proposals.append(proposal[..., targets] * std[..., targets] + mean[..., targets])
+            summaries.append(questions.mean(dim=(1, 2)))
+            norms.append(questions.detach().norm(dim=-1).mean(dim=1))
+        weights = self.router(summaries, metadata)
+        stacked = torch.stack(proposals, dim=1)                               # (B, E, H, C_out)
+        prediction = torch.einsum("be,behc->bhc", weights.to(stacked.dtype), stacked)
+        if self.univariate:
+            prediction = prediction.squeeze(-1)
+        return MoEOutput(prediction, weights, stacked, norms)
+
+    def loss(self, output: MoEOutput, target: torch.Tensor) -> torch.Tensor:
+        """MSE of the mixture, plus each expert's own MSE (weighted by aux_loss_weight) so each can stand alone."""
+        target = target.to(output.proposals.dtype)
+        full = target.unsqueeze(-1) if self.univariate else target
+        mixture = torch.mean((output.prediction - target) ** 2)
+        experts = torch.mean((output.proposals - full.unsqueeze(1)) ** 2)
+        return mixture + self.router_config.aux_loss_weight * experts
+
+    def debate_log(self, output: MoEOutput, sample: int = 0) -> list[dict]:
+        """Per expert: its proposal, weight, question prompts and question-embedding summary for one sample."""
+        log = []
+        for i, config in enumerate(self.expert_configs):
+            proposal = output.proposals[sample, i].detach().float()
+            norms = output.question_norms[i][sample].float()
+            log.append({"expert": config.name, "component": config.component,
+                        "weight": round(float(output.weights[sample, i].detach()), 4),
+                        "proposal_mean": round(float(proposal.mean()), 4),
+                        "proposal_first_step": [round(float(v), 4) for v in proposal[0]],
+                        "questions": [{"prompt": p, "embedding_norm": round(float(n), 4)}
+                                      for p, n in zip(config.prompts(), norms)]})
+        return log
+
+    def autocast_dtype(self, device: torch.device) -> torch.dtype | None:
+        """The mixed-precision dtype for this device, or None; says once when the CPU forces fp32."""
+        precision = self.router_config.precision
+        if precision == "fp32":
+            return None
+        if device.type != "cuda":
+            if not self._warned_precision:
+                warnings.warn(f"RouterConfig.precision={precision!r} needs CUDA; running in fp32 on the CPU", stacklevel=2)
+                self._warned_precision = True
+            return None
+        return torch.float16 if precision == "fp16" else torch.bfloat16
+
+    def _check_input(self, window: torch.Tensor, metadata: torch.Tensor | None) -> None:
+        s = self.shape
+        if window.dim() != 3 or window.shape[1:] != (s.seq_len, s.input_dim):
+            raise ValueError(f"window must be (batch, {s.seq_len}, {s.input_dim}), got {tuple(window.shape)}")
+        if not torch.isfinite(window).all():
+            raise ValueError("window contains NaN or infinite values")
+        m = self.router_config.metadata_dim
+        if m and (metadata is None or metadata.shape != (window.shape[0], m)):
+            got = None if metadata is None else tuple(metadata.shape)
+            raise ValueError(f"metadata must be (batch, {m}) as RouterConfig.metadata_dim says, got {got}")
+        if not m and metadata is not None and metadata.numel():
+            raise ValueError("metadata given but RouterConfig.metadata_dim is 0")
