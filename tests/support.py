@@ -24,3 +24,15 @@ def require_offline_model(name: str):
         if os.environ.get("QWEN3_REQUIRE_OFFLINE") == "1":
             pytest.fail(f"QWEN3_REQUIRE_OFFLINE=1 but missing: {', '.join(missing)}")
         pytest.skip(f"missing: {', '.join(missing)}")
+
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(*parts: str):
+    """A file of ../shared/data (beside the clone in CI); CI fails without it, elsewhere the test skips."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared data missing: {path}")
+        pytest.skip(f"shared data missing: {path}")
+    return path

@@ -1,13 +1,10 @@
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from MoE.time_series import (TimeSeriesWindowDataset, _build_metadata, _generate_synthetic_series, load_table,
                              standard_splits)
-
-ETT = Path(__file__).resolve().parents[4] / "shared" / "data" / "ett"
+from support import shared_data
 
 
 def test_windows_and_targets_line_up():
@@ -41,7 +38,7 @@ def test_synthetic_series_and_metadata():
 
 
 def test_standard_protocol_on_etth1():
-    splits = standard_splits(load_table(ETT / "ETTh1.csv"), seq_len=96)
+    splits = standard_splits(load_table(shared_data("ett", "ETTh1.csv")), seq_len=96)
     assert [len(s) for s in (splits.train, splits.val, splits.test)] == [8640, 2880 + 96, 2880 + 96]
     assert np.allclose(splits.train.mean(axis=0), 0, atol=1e-6) and np.allclose(splits.train.std(axis=0), 1, atol=1e-6)
     assert len(TimeSeriesWindowDataset(splits.test, 96, 96)) == 2785  # every test window, none dropped
@@ -49,7 +46,7 @@ def test_standard_protocol_on_etth1():
 
 
 def test_fifteen_minute_borders():
-    splits = standard_splits(load_table(ETT / "ETTm1.csv"), seq_len=96)
+    splits = standard_splits(load_table(shared_data("ett", "ETTm1.csv")), seq_len=96)
     assert len(splits.train) == 34560 and len(splits.test) == 11520 + 96
 
 

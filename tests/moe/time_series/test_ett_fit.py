@@ -1,14 +1,11 @@
 """A short fit on real data: ETTh1, all 7 channels, input 96, horizon 96, must beat seasonal naive."""
 
-from pathlib import Path
-
 import torch
 from torch.utils.data import DataLoader, Subset
 
 from MoE.time_series import (RouterConfig, TimeSeriesMoE, TimeSeriesWindowDataset, default_experts, evaluate,
                              fine_tune, load_table, standard_splits)
-
-ETT = Path(__file__).resolve().parents[4] / "shared" / "data" / "ett" / "ETTh1.csv"
+from support import shared_data
 
 
 def seasonal_naive_mse(dataset: TimeSeriesWindowDataset, period: int = 24) -> float:
@@ -21,7 +18,7 @@ def seasonal_naive_mse(dataset: TimeSeriesWindowDataset, period: int = 24) -> fl
 
 def test_short_fit_beats_seasonal_naive():
     torch.manual_seed(0)
-    splits = standard_splits(load_table(ETT), seq_len=96)
+    splits = standard_splits(load_table(shared_data("ett", "ETTh1.csv")), seq_len=96)
     train = TimeSeriesWindowDataset(splits.train, 96, 96)
     test = TimeSeriesWindowDataset(splits.test, 96, 96)
     model = TimeSeriesMoE(default_experts(d_model=16, n_heads=2, n_layers=1, d_ff=32, num_questions=4),
