@@ -1,7 +1,8 @@
-"""python -m MoE.time_series: fabricate a series, fine-tune the experts, print the debate log.
+"""python -m MoE.time_series: the forecasting experts, then the stock consensus debate.
 
-The stock consensus workflow (StockPredictor, StockConsensusSystem) is its own part, still to come;
-this demo covers the forecasting mixture of experts.
+Part 1 fabricates a series, fine-tunes the experts and prints their debate log. Part 2 trains the
+StockPredictor on prices (fabricated, or --data CSV with --ticker) and lets the indicator experts
+challenge its call for the next day, printing the transcript, the price and the explanation.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda (default: cuda when available)")
     parser.add_argument("--plots", metavar="DIR", help="write forecast and expert-weight PNGs here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", help="daily OHLCV CSV for the stock debate (default: fabricated prices)")
+    parser.add_argument("--ticker", help="which ticker of --data")
+    parser.add_argument("--stock-epochs", type=int, default=6)
+    parser.add_argument("--transcript-json", metavar="FILE", help="write the debate transcript as JSON")
+    parser.add_argument("--skip-forecast", action="store_true", help="run only the stock debate")
     args = parser.parse_args(argv)
     try:
-        run(args)
+        if not args.skip_forecast:
+            run(args)
+        run_stocks(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"{PROGRAM}: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -73,6 +81,31 @@ def run(args) -> None:
     print(f"mixture forecast for the next step: {float(out.prediction[0, 0]):.3f}")
     if args.plots:
         _plots(model, test, out, window, target, Path(args.plots), device)
+
+
+def run_stocks(args) -> None:
+    from .stocks import StockConsensusSystem, StockPredictor, fabricate_prices, load_prices
+
+    prices = load_prices(args.data, args.ticker) if args.data else fabricate_prices(seed=args.seed)
+    print(f"\nstock debate on {prices.ticker}: {len(prices)} days, last close {prices.close.iloc[-1]:.2f} "
+          f"on {prices.dates[-1].date()}")
+    predictor = StockPredictor(device=args.device, seed=args.seed)
+    predictor.fit(prices, epochs=args.stock_epochs)
+    system = StockConsensusSystem(predictor)
+    result = system.debate(prices)
+    for round_ in range(1, result.rounds + 1):
+        print(f"round {round_}:")
+        for s in (s for s in result.transcript if s.round == round_):
+            print(f"  {s.expert:<17} {s.stance:<5} {s.reason}")
+    print(f"next-day price: {result.final_price:.2f} ({result.consensus})")
+    print(result.explanation())
+    if args.transcript_json:
+        Path(args.transcript_json).write_text(json.dumps(result.to_json(), indent=2))
+    if args.plots:
+        from .stocks.plots import plot_debate
+
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        print(json.dumps({"plots": [str(plot_debate(prices, result, Path(args.plots) / "debate.png"))]}))
 
 
 def _seasonal_naive_mse(dataset: TimeSeriesWindowDataset, period: int) -> float:

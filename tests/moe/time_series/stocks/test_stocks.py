@@ -1,0 +1,164 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from MoE.time_series.stocks import (DebateExpert, StockConsensusSystem, StockPredictor, fabricate_prices,
+                                    indicator_table, load_prices, run_debate)
+from MoE.time_series.stocks.backtest import diebold_mariano, walk_forward
+from support import shared_data
+
+QUIET = {"sma_gap": 0.0, "momentum": 0.0, "volatility": 0.01, "rsi": 50.0, "macd_hist": 0.0}
+
+
+# --- indicators ---------------------------------------------------------------------------------
+
+def test_indicators_are_causal():
+    prices = fabricate_prices(300, seed=1).close
+    changed = prices.copy()
+    changed.iloc[200:] *= 1.5
+    a, b = indicator_table(prices), indicator_table(changed)
+    pd.testing.assert_frame_equal(a.iloc[:200], b.iloc[:200])
+    assert not a.iloc[200:].equals(b.iloc[200:])
+
+
+def test_indicators_on_a_flat_price():
+    table = indicator_table(pd.Series(np.full(60, 10.0))).iloc[-1]
+    assert (table.sma_gap, table.momentum, table.volatility, table.rsi, table.macd_hist) == (0, 0, 0, 50, 0)
+
+
+# --- price data -----------------------------------------------------------------------------------
+
+def frame(n=120, **changes):
+    data = {"Date": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"), "Open": 1.0, "High": 1.0,
+            "Low": 1.0, "Close": np.linspace(10, 20, n), "Volume": 100}
+    data.update(changes)
+    return pd.DataFrame(data)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: frame().drop(columns=["Volume"]), "missing columns: Volume"),
+    (lambda: frame().iloc[::-1], "dates must increase strictly"),
+    (lambda: frame().drop(index=range(50, 60)), r"gap of \d+ days between"),
+    (lambda: frame(40), "40 rows of prices"),
+    (lambda: frame(Close=-1.0), "positive prices"),
+    (lambda: pd.concat([frame().assign(Ticker="A"), frame().assign(Ticker="B")]), "pick one with --ticker"),
+])
+def test_bad_price_data_is_a_clear_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        load_prices(make())
+
+
+def test_adjusted_close_and_ticker():
+    prices = load_prices(shared_data("stocks", "stocks_bokeh_quandl_wiki.csv"), "IBM")
+    assert prices.ticker == "IBM" and len(prices) == 3270
+    assert prices.close.iloc[0] == pytest.approx(76.51, abs=1) or prices.close.iloc[0] < 100  # Adj Close, not Close
+    with pytest.raises(ValueError, match="ticker 'XYZ' not in the file"):
+        load_prices(shared_data("stocks", "stocks_bokeh_quandl_wiki.csv"), "XYZ")
+
+
+def test_fabricated_prices_are_deterministic():
+    assert fabricate_prices(200, seed=3).close.equals(fabricate_prices(200, seed=3).close)
+
+
+# --- the debate, round by round --------------------------------------------------------------------
+
+def test_agreement_when_every_view_is_close():
+    result = run_debate(100.02, 100.0, QUIET, tolerance=0.002)
+    assert result.consensus == "agreed" and result.rounds == 1 and result.final_price == 100.02
+    assert {s.stance for s in result.transcript} == {"agree"}
+
+
+def test_tolerance_edges():
+    expert = [DebateExpert("m", "momentum", threshold=0.0, doubt_bias=0.0)]
+    # momentum 0.2 -> expected +1% -> proposal 101; candidate 100.9 is 0.1% away
+    at_edge = run_debate(100.9, 100.0, {"momentum": 0.2}, expert, tolerance=0.001 + 1e-9)
+    just_over = run_debate(100.9, 100.0, {"momentum": 0.2}, expert, tolerance=0.00099)
+    assert at_edge.consensus == "agreed" and at_edge.rounds == 1
+    assert just_over.transcript[0].stance == "doubt"
+
+
+def test_doubts_pull_the_candidate_until_agreement():
+    expert = [DebateExpert("m", "momentum", hold_rounds=1)]
+    result = run_debate(100.0, 100.0, {"momentum": 0.2}, expert, tolerance=0.002, pull=0.5, max_rounds=10)
+    stances = [s.stance for s in result.transcript]
+    assert stances[0] == "doubt" and stances[-1] == "agree" and result.consensus == "agreed"
+    assert abs(result.final_price - 101.0) <= 0.2
+
+
+def test_an_expert_holds_its_doubt_while_its_indicator_disagrees():
+    # momentum 0.02 -> expected +0.1% -> proposal 100.1; the main model says 99 (-1%)
+    expert = [DebateExpert("m", "momentum", hold_rounds=2)]
+    result = run_debate(99.0, 100.0, {"momentum": 0.02}, expert, tolerance=0.005, pull=0.9)
+    # round 1: gap 1.1% > 0.5%: doubt. round 2: candidate 99.99, inside tolerance, but still implies a fall
+    # while momentum says rise: the doubt is held. round 3: candidate 100.089 implies a rise: agree.
+    assert [s.stance for s in result.transcript] == ["doubt", "doubt", "agree"]
+    assert "holding its doubt" in result.transcript[1].reason
+    assert result.consensus == "agreed" and result.rounds == 3
+
+
+def test_holding_runs_out_after_hold_rounds():
+    expert = [DebateExpert("m", "momentum", hold_rounds=2)]
+    result = run_debate(99.0, 100.0, {"momentum": 0.02}, expert, tolerance=0.01, pull=0.5)
+    # a fresh doubt, then two held rounds while the candidate still implies a fall, then the hold runs out
+    assert [s.stance for s in result.transcript] == ["doubt", "doubt", "doubt", "agree"]
+    assert result.final_price < 100.0  # still opposed to the indicator, but the expert's hold is spent
+
+
+def test_forced_consensus_averages_every_proposal():
+    experts = [DebateExpert("up", "momentum"), DebateExpert("down", "sma_gap")]
+    values = {"momentum": 0.4, "sma_gap": 0.2}   # proposals 102 and 95
+    result = run_debate(100.0, 100.0, values, experts, tolerance=0.001, max_rounds=3)
+    assert result.consensus == "forced" and result.rounds == 3
+    assert result.final_price == pytest.approx((100.0 + 102.0 + 95.0) / 3)
+    assert len(result.transcript) == 6 and "forced consensus" in result.explanation()
+
+
+def test_debate_is_a_pure_function():
+    values = {"sma_gap": 0.03, "momentum": -0.02, "volatility": 0.015, "rsi": 65.0, "macd_hist": 0.001}
+    assert run_debate(101.0, 100.0, values) == run_debate(101.0, 100.0, values)
+    exported = run_debate(101.0, 100.0, values).to_json()
+    assert set(exported["transcript"][0]) == {"round", "expert", "indicator", "indicator_value", "stance",
+                                              "proposal", "reason"}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: run_debate(-1, 100, QUIET), "positive"),
+    (lambda: run_debate(100, 100, {"rsi": 50}), "missing for: sma_gap"),
+    (lambda: run_debate(100, 100, QUIET, max_rounds=0), "max_rounds >= 1"),
+    (lambda: DebateExpert("x", "volume"), "indicator must be one of"),
+])
+def test_debate_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# --- predictor and backtest -----------------------------------------------------------------------
+
+def test_diebold_mariano():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=500)
+    assert diebold_mariano(noise, noise) == (0.0, 1.0)
+    stat, p = diebold_mariano(noise * 0.5, noise)
+    assert stat < 0 and p < 1e-6
+    stat, p = diebold_mariano(noise + 0.01 * rng.normal(size=500), noise)
+    assert p > 0.01
+
+
+def test_predictions_never_look_ahead():
+    prices = fabricate_prices(400, seed=2)
+    predictor = StockPredictor(seq_len=20, horizon=3, seed=0)
+    predictor.fit(prices, end=300, epochs=1)
+    before = predictor.predict_returns(prices, [250, 299])
+    future = prices.close.copy()
+    future.iloc[300:] *= 2.0
+    altered = type(prices)(prices.ticker, prices.dates, future)
+    assert np.allclose(before, predictor.predict_returns(altered, [250, 299]))
+
+
+def test_walk_forward_against_the_random_walk():
+    prices = load_prices(shared_data("stocks", "stocks_bokeh_quandl_wiki.csv"), "IBM")
+    result = walk_forward(StockConsensusSystem(StockPredictor(seq_len=20, horizon=1, seed=0)), prices, epochs=1)
+    assert result.days == 3270 - int(3270 * 0.8)  # every close of the last 20%, forecast the day before
+    assert result.random_walk.mape == pytest.approx(0.0083, abs=0.0001)  # the published 0.83% on these days
+    assert 0 <= result.consensus.direction <= 1 and 0.5 <= result.majority_rate <= 0.6
+    assert result.consensus.dm_p is not None and 0 <= result.forced_share <= 1
