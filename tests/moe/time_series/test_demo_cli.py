@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -29,7 +31,6 @@ def test_demo_prints_the_debate_and_writes_plots(tmp_path):
 def test_stock_debate_on_a_real_ticker():
     data = ROOT.parent / "shared" / "data" / "stocks" / "stocks_bokeh_quandl_wiki.csv"
     if not data.is_file():
-        import pytest
         pytest.skip("shared data missing")
     result = run("--skip-forecast", "--data", str(data), "--ticker", "MSFT", "--stock-epochs", "1")
     assert result.returncode == 0, result.stderr
