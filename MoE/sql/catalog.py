@@ -1,12 +1,14 @@
 """The schema catalog: tables, columns, keys and comments, parsed from DDL with sqlglot.
 
-Comments come from `-- ...` after a column or before a table, MySQL-style `COMMENT '...'`, and
-`COMMENT ON TABLE/COLUMN ... IS '...'` statements. Names are matched case-insensitively, as most
+Comments come from `-- ...` before or after a column or before a table, MySQL-style `COMMENT '...'`,
+and `COMMENT ON TABLE/COLUMN ... IS '...'` statements. Schema dumps that state keys only in comments
+(`-- Foreign keys: orders.customer_id (one-to-many)`) get those keys too. Names are matched case-insensitively, as most
 warehouses do for unquoted identifiers.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -116,6 +118,10 @@ def parse_ddl(ddl: str, dialect: str = "duckdb") -> Catalog:
     for statement in statements:
         if isinstance(statement, exp.Comment):
             _apply_comment(statement, tables)
+    _place_reverse_keys(tables)
+    for table in tables.values():
+        if not table["pk"]:
+            table["pk"] = _commented_primary_key(table)
     if not tables:
         raise ConfigError("schema DDL holds no CREATE TABLE statement")
     return Catalog(tuple(_freeze(t) for t in tables.values()), dialect)
@@ -140,8 +146,10 @@ def _table(create: exp.Create) -> dict:
 
 def _column(item: exp.ColumnDef, table: dict) -> dict:
     kind = item.args.get("kind")
+    comments = (item.this.comments or []) + (item.comments or [])
     column = {"name": item.name, "type": kind.sql("duckdb") if kind is not None else "UNKNOWN",
-              "comment": _comment(item.comments), "nullable": True, "primary_key": False, "allowed": ()}
+              "comment": _comment(comments), "nullable": True, "primary_key": False, "allowed": ()}
+    table["fks"] += _commented_keys(item.name, table["name"], column["comment"])
     for constraint in item.constraints:
         kind_ = constraint.kind
         if isinstance(kind_, exp.PrimaryKeyColumnConstraint):
@@ -161,6 +169,23 @@ def _column(item: exp.ColumnDef, table: dict) -> dict:
     return column
 
 
+_COMMENTED_KEY = re.compile(r"(\w+)\.(\w+)\s*\((many-to-one|one-to-one|one-to-many)\)")
+
+
+def _commented_keys(column: str, table: str, comment: str) -> list:
+    """Keys stated in a column comment: `Foreign keys: other.col (many-to-one)` means this column
+    references other.col; `(one-to-many)` means other.col references this one."""
+    if "foreign key" not in comment.lower():
+        return []
+    keys = []
+    for other_table, other_column, kind in _COMMENTED_KEY.findall(comment):
+        if kind == "one-to-many":
+            keys.append(("reverse", other_table, ForeignKey((other_column,), table, (column,))))
+        else:
+            keys.append(ForeignKey((column,), other_table, (other_column,)))
+    return keys
+
+
 def _apply_comment(statement: exp.Comment, tables: dict[str, dict]) -> None:
     text = statement.expression.name
     target = statement.this
@@ -171,6 +196,32 @@ def _apply_comment(statement: exp.Comment, tables: dict[str, dict]) -> None:
         for column in tables[target.table.lower()]["columns"]:
             if column["name"].lower() == target.name.lower():
                 column["comment"] = text
+
+
+_COMMENTED_PK = re.compile(r"primary key:?\s*\(([^)]*)\)", re.I)
+
+
+def _commented_primary_key(table: dict) -> list[str]:
+    """`-- primary key: (a, b)` in a table comment, where the DDL declares none; only real columns."""
+    match = _COMMENTED_PK.search(table["comment"])
+    names = {c["name"].lower(): c["name"] for c in table["columns"]}
+    found = [names.get(n.strip().strip('"`').lower()) for n in match.group(1).split(",")] if match else []
+    return found if found and all(found) else []
+
+
+def _place_reverse_keys(tables: dict[str, dict]) -> None:
+    """A `(one-to-many)` comment names the referencing table: move the key there, without duplicates."""
+    for t in tables.values():
+        reverse = [k for k in t["fks"] if isinstance(k, tuple)]
+        t["fks"] = [k for k in t["fks"] if not isinstance(k, tuple)]
+        for _, owner, key in reverse:
+            if owner.lower() in tables:
+                tables[owner.lower()].setdefault("reverse_fks", []).append(key)
+    for t in tables.values():
+        for key in t.pop("reverse_fks", []):
+            if key not in t["fks"]:
+                t["fks"].append(key)
+        t["fks"] = list(dict.fromkeys(t["fks"]))
 
 
 def _freeze(t: dict) -> Table:

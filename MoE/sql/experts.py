@@ -43,12 +43,22 @@ CONTRACTS: dict[str, dict[str, Any]] = {
                        "explanation": {"type": "string", "maxLength": 600}},
         "required": ["verdict", "revised_sql", "explanation"],
     },
+    "tie_break": {
+        "type": "object",
+        "properties": {"choice": {"type": "integer", "minimum": 1, "maximum": 9},
+                       "reason": {"type": "string", "maxLength": 300}},
+        "required": ["choice", "reason"],
+    },
 }
 
 # Every expert shares the same system message (the schema), so a local backend that keeps its KV
 # cache between calls (llama.cpp does) prefills the schema once for all three experts.
 SHARED_SYSTEM = ("You are one expert in a text-to-SQL team working on a {dialect} database. Use only the tables "
-                 "and columns of this schema, and join tables along their foreign keys.\n\nSchema:\n{schema}")
+                 "and columns of this schema, and only the tables the question needs; join tables along their "
+                 "foreign keys.\n\nSchema:\n{schema}")
+
+JSON_ANSWER = "Answer with one JSON object: the SQL and a short note."
+SQL_BLOCK_ANSWER = "Answer with the SQL in one ```sql code block, then at most one short sentence of notes."
 
 ROLE = {
     "planner": (
@@ -56,15 +66,18 @@ ROLE = {
         "the join conditions (table.column = table.column, along foreign keys), the filters the question "
         "states (invent none), the grouping, the ordering, and a few short steps. Answer with one JSON object."),
     "sql_writer": (
-        "Role: SQL writer. Write one {dialect} SELECT query that answers the question below. Add no condition "
-        "the question does not ask for. Use {dialect} functions for dates and text. When you aggregate amounts "
-        "from two tables that both repeat the rows of a common table, aggregate each in its own CTE and join "
-        "the results; joining them first counts rows twice. Answer with one JSON object: the SQL and a short note."),
+        "Role: SQL writer. Write one {dialect} query that answers the question below. Select only the columns "
+        "it asks for, use only the tables it needs, add no condition it does not ask for, and use {dialect} "
+        "functions for dates and text. {answer}"),
     "validator": (
         "Role: validator. Automatic checks of the SQL below: {checks}. Check that it answers the question "
         "(right tables, filters, grouping, totals). If it does, answer verdict \"keep\" with an empty "
         "revised_sql; otherwise verdict \"revise\" with a corrected {dialect} SELECT. Then explain in two or "
         "three plain sentences what the query returns. Answer with one JSON object."),
+    "tie_break": (
+        "Role: validator. The SQL writer gave candidate queries that pass every check but return different "
+        "results. Choose the candidate that answers the question below exactly (right columns, filters, "
+        "grouping, ordering). Answer with one JSON object: the candidate's number and a short reason."),
 }
 
 
@@ -81,12 +94,21 @@ class ExpertRun:
 
 def build_messages(name: str, dialect: str, schema_prompt: str, question: str, extra_context: str = "",
                    plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
-                   checks: str = "") -> list[dict[str, str]]:
+                   checks: str = "", values: str = "", examples: str = "",
+                   candidates: list[str] | None = None, sql_block: bool = False) -> list[dict[str, str]]:
     dialect_name = DIALECT_NAMES.get(dialect, dialect)
     system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
-    parts = [ROLE[name].format(dialect=dialect_name, checks=checks or "none"), f"Question: {question}"]
+    answer = SQL_BLOCK_ANSWER if sql_block else JSON_ANSWER
+    parts = [ROLE[name].format(dialect=dialect_name, checks=checks or "none", answer=answer)]
+    if examples and name == "sql_writer":
+        parts.append("Examples of questions and SQL on this database:\n\n" + examples)
+    parts.append(f"Question: {question}")
     if extra_context:
         parts.append(f"Constraints from the user: {extra_context}")
+    if values:
+        parts.append("Values in the database that the question mentions (use them exactly as written):\n" + values)
+    if candidates:
+        parts.append("\n\n".join(f"Candidate {i}:\n{c}" for i, c in enumerate(candidates, 1)))
     if plan:
         parts.append("Plan:\n" + "\n".join(f"- {k}: {v}" for k, v in plan.items() if v))
     if sql:
@@ -97,31 +119,68 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
 
 
 def call_expert(runner: Runner, name: str, messages: list[dict[str, str]], retries: int,
-                max_new_tokens: int, thinking: bool | None, temperature: float | None, seed: int = 1) -> ExpertRun:
-    """Ask one expert; recover or retry until its answer meets the contract (bounded)."""
+                max_new_tokens: int, thinking: bool | None, temperature: float | None, seed: int = 1,
+                sql_block: bool = False) -> ExpertRun:
+    """Ask one expert; recover or retry until its answer meets the contract (bounded).
+
+    With sql_block, the sql_writer writes its SQL as a fenced block rather than inside JSON (small
+    models write better SQL that way, see docs/benchmarks.md); its answer becomes {"sql", "notes"}.
+    """
     contract = CONTRACTS[name]
     errors: list[str] = []
     started, prompt_tokens, completion_tokens = time.perf_counter(), 0, 0
     for attempt in range(1, retries + 2):
         output = None
-        try:
-            completion = runner.chat(messages, json_schema=contract, max_new_tokens=max_new_tokens,
-                                     thinking=thinking, temperature=temperature if attempt == 1 else 0.7,
-                                     seed=seed + attempt - 1)
-            output = completion.parsed
-        except StructuredOutputError as exc:
-            errors.append(str(exc))
-            completion = exc.completion
-            if completion is not None:
-                output = _recover(completion.text, contract, errors)
+        if sql_block:
+            completion = runner.chat(messages, max_new_tokens=max_new_tokens, thinking=thinking,
+                                     temperature=temperature if attempt == 1 else 0.7, seed=seed + attempt - 1)
+            sql, notes = split_sql_answer(completion.text)
+            output = {"sql": sql, "notes": notes} if sql else None
+            if output is None:
+                errors.append("the answer holds no SELECT query")
+        else:
+            output, completion = _json_answer(runner, messages, contract, max_new_tokens, thinking,
+                                              temperature if attempt == 1 else 0.7, seed + attempt - 1, errors)
         if completion is not None:
             prompt_tokens += completion.usage.prompt_tokens
             completion_tokens += completion.usage.completion_tokens
         if output is not None:
             return ExpertRun(name, output, attempt, time.perf_counter() - started, prompt_tokens,
                              completion_tokens, tuple(errors))
-    raise ExpertOutputError(f"the {name} expert gave no valid JSON after {retries + 1} attempt(s): "
+    raise ExpertOutputError(f"the {name} expert gave no valid answer after {retries + 1} attempt(s): "
                             f"{errors[-1] if errors else 'missing fields'}")
+
+
+def _json_answer(runner: Runner, messages, contract: dict, max_new_tokens: int, thinking: bool | None,
+                 temperature: float | None, seed: int, errors: list[str]):
+    output = None
+    try:
+        completion = runner.chat(messages, json_schema=contract, max_new_tokens=max_new_tokens,
+                                 thinking=thinking, temperature=temperature, seed=seed)
+        output = completion.parsed
+    except StructuredOutputError as exc:
+        errors.append(str(exc))
+        completion = exc.completion
+        if completion is not None:
+            output = _recover(completion.text, contract, errors)
+    return output, completion
+
+
+_FENCE = re.compile(r"```[ \t]*(?:sql|sqlite|postgresql|mysql|duckdb)?[ \t]*\n?(.*?)(?:```|$)", re.S | re.I)
+_STATEMENT_START = re.compile(r"\b(SELECT|WITH)\b", re.I)
+
+
+def split_sql_answer(text: str) -> tuple[str, str]:
+    """(sql, notes) from a plain answer: the first fenced block (else the text from its first SELECT or
+    WITH) up to a semicolon, and whatever text follows the block."""
+    match = _FENCE.search(text)
+    body = match.group(1) if match else text
+    start = _STATEMENT_START.search(body)
+    if not start:
+        return "", ""
+    sql = body[start.start():].split(";")[0].strip()
+    notes = " ".join(text[match.end():].split())[:300] if match else ""
+    return sql, notes
 
 
 def _recover(text: str, contract: dict, errors: list[str]) -> dict | None:

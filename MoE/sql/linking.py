@@ -1,8 +1,12 @@
-"""Schema linking: show the experts only the tables a question needs; validate against the full catalog.
+"""Schema linking: show the experts only the tables and columns a question needs.
 
-Tables are scored by the question's words against their names, column names and comments; the
-best ones are kept and joined up along foreign keys (tables on the shortest key path between two
-kept tables are kept too). Small schemas go to the experts whole.
+Every column is a small document - its name (twice), its table's name and its comment - ranked by
+BM25 against the question (and any extra context, such as a hint naming columns), plus, with an
+embedder, the cosine similarity of sentence embeddings (which finds "who" -> `forename` and other
+synonyms BM25 cannot). A column named outright in the question ranks first; columns holding a value the question mentions are always
+kept. The best columns are kept up to a budget (a share of the schema's columns); their tables
+come with their key columns, and tables on the foreign-key path between kept tables come along so
+the SQL can join them. Small schemas go to the experts whole. Validation always uses the full catalog.
 """
 
 from __future__ import annotations
@@ -10,12 +14,10 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import Iterable, Protocol
 
-from .catalog import Catalog
-
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an the of for in on by to and or with from per each all what which who how many much list show "
-                  "give me is are was were be their its total number".split())
+from .bm25 import BM25, tokens
+from .catalog import Catalog, Table
 
 
 @dataclass(frozen=True)
@@ -36,45 +38,99 @@ class LinkedSchema:
                 f"{self.kept_columns}/{self.total_columns} columns kept")
 
 
+class Embedder(Protocol):
+    def similarities(self, query: str, texts: list[str]) -> list[float]: ...
+
+
 def words(text: str) -> set[str]:
-    found = set()
-    for w in _WORD.findall(text.lower()):
-        if w in _STOP:
-            continue
-        found.add(w)
-        if w.endswith("ies") and len(w) > 4:
-            found.add(w[:-3] + "y")
-        elif w.endswith("es") and len(w) > 4:
-            found.update({w[:-2], w[:-1]})
-        elif w.endswith("s") and len(w) > 3:
-            found.add(w[:-1])
-    return found
+    return set(tokens(text))
 
 
 def link_schema(question: str, catalog: Catalog, enabled: bool = True, full_schema_max_columns: int = 60,
-                max_tables: int = 8) -> LinkedSchema:
+                max_tables: int = 8, column_budget: float = 0.26,
+                keep: Iterable[tuple[str, str]] = (), embedder: Embedder | None = None,
+                embedding_weight: float = 1.0) -> LinkedSchema:
+    """The sub-schema for one question. `keep`: (table, column) pairs that must survive, e.g. value matches."""
     total_t, total_c = len(catalog.tables), catalog.column_count
     if not enabled or total_c <= full_schema_max_columns:
         return LinkedSchema(catalog, total_t, total_c, whole=True)
-    asked = words(question)
-    scores = {t.name.lower(): _score(t, asked) for t in catalog.tables}
-    ranked = sorted((s, n) for n, s in scores.items() if s > 0)[::-1][:max_tables]
-    if not ranked:
+    ranked = rank_columns(question, catalog, embedder, embedding_weight)
+    if not ranked or ranked[0][0] <= 0:
         return LinkedSchema(catalog, total_t, total_c, whole=True)
-    keep = {n for _, n in ranked}
-    keep |= _connectors(catalog, keep)
-    subset = catalog.subset({name: None for name in keep})
-    return LinkedSchema(subset, total_t, total_c, tuple((n, s) for s, n in ranked))
+    budget = max(int(column_budget * total_c), 1)
+    chosen: dict[str, set[str]] = {}
+    for table, column in keep:
+        if catalog.table(table) is not None:
+            chosen.setdefault(table.lower(), set()).add(column.lower())
+    for score, table, column in ranked:
+        if score <= 0 or _size(catalog, chosen) >= budget:
+            break
+        if table not in chosen and len(chosen) >= max_tables:
+            continue
+        chosen.setdefault(table, set()).add(column)
+    for table in _connectors(catalog, set(chosen)):
+        chosen.setdefault(table, set())
+    for name in chosen:
+        chosen[name] |= _key_columns(catalog.table(name), set(chosen))
+    for name in list(chosen):  # columns that other kept tables' foreign keys point at
+        for fk in catalog.table(name).foreign_keys:
+            if fk.ref_table.lower() in chosen:
+                chosen[fk.ref_table.lower()] |= {c.lower() for c in fk.ref_columns}
+    subset = catalog.subset(chosen)
+    table_scores = {}
+    for score, table, _ in ranked:
+        table_scores.setdefault(table, score)
+    return LinkedSchema(subset, total_t, total_c, tuple((t, round(s, 3)) for t, s in table_scores.items() if t in chosen))
 
 
-def _score(table, asked: set[str]) -> float:
-    name_words = set(table.name.lower().split("_")) | {table.name.lower()}
-    score = 3.0 * len(words(" ".join(name_words)) & asked)
-    for column in table.columns:
-        score += 1.0 * len(words(column.name.replace("_", " ")) & asked)
-        score += 0.3 * len(words(column.comment) & asked)
-    score += 0.5 * len(words(table.comment) & asked)
-    return score
+def rank_columns(question: str, catalog: Catalog, embedder: Embedder | None = None,
+                 embedding_weight: float = 1.0) -> list[tuple[float, str, str]]:
+    """(score, table, column), best first, all lower-case. BM25 is scaled to 1 for the best column so
+    that the embedding similarity (in [-1, 1]) weighs in on the same scale."""
+    columns = [(t, c) for t in catalog.tables for c in t.columns]
+    documents = [tokens(c.name) * 2 + tokens(t.name) + tokens(_description(c.comment)) for t, c in columns]
+    scores = BM25(documents).scores(tokens(question))
+    top = max(scores) or 1.0
+    scores = [s / top for s in scores]
+    if embedder is not None:
+        texts = [f"{t.name} {' '.join(tokens(c.name, keep_stop_words=True))}: {_description(c.comment)}"
+                 for t, c in columns]
+        scores = [s + embedding_weight * sim for s, sim in zip(scores, embedder.similarities(question, texts))]
+    named = _named_identifiers(question)
+    ranked = []
+    for (t, c), score in zip(columns, scores):
+        if c.name.lower() in named or " ".join(tokens(c.name, keep_stop_words=True)) in named:
+            score += 100.0
+        ranked.append((score, t.name.lower(), c.name.lower()))
+    return sorted(ranked, key=lambda r: (-r[0], r[1], r[2]))
+
+
+def _description(comment: str) -> str:
+    """A column comment without machine statistics ("Stats: 0% null ...")."""
+    return re.split(r"\bStats:", comment, maxsplit=1)[0]
+
+
+def _named_identifiers(question: str) -> set[str]:
+    """Words and word runs of the question as identifiers might spell them: `Currency`, `circuit ref`."""
+    raw = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", question)
+    named = {w.lower() for w in raw}
+    stems = tokens(question, keep_stop_words=True)
+    named |= {" ".join(stems[i:i + n]) for n in (2, 3) for i in range(len(stems) - n + 1)}
+    return named
+
+
+def _size(catalog: Catalog, chosen: dict[str, set[str]]) -> int:
+    return sum(len(cols | _key_columns(catalog.table(t), set(chosen))) for t, cols in chosen.items())
+
+
+def _key_columns(table: Table, kept_tables: set[str]) -> set[str]:
+    """What joins and answers need of every kept table: its primary key, its foreign-key columns and
+    the columns that name its rows (`name`, `title`, `forename`, ...), since "who" and "which" ask for them."""
+    keys = {c.lower() for c in table.primary_key} | {c.lower() for fk in table.foreign_keys for c in fk.columns}
+    return keys | {c.name.lower() for c in table.columns if _NAMING.search(c.name)}
+
+
+_NAMING = re.compile(r"(name|title)$", re.I)
 
 
 def _connectors(catalog: Catalog, keep: set[str]) -> set[str]:

@@ -18,15 +18,19 @@ import sqlglot
 
 from Qwen3 import Runner, load_runner
 
+from .candidates import Candidate, agreement_groups, preview, tied
 from .catalog import Catalog, parse_ddl
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, QueryResult, open_database
 from .experts import ExpertRun, build_messages, call_expert, ground_plan
+from .embeddings import TextEmbedder
+from .few_shot import ExampleBank, format_examples, load_examples
 from .json_recovery import ExpertOutputError
 from .linking import LinkedSchema, link_schema
-from .repair import MECHANICAL_REPAIRS
+from .repair import MECHANICAL_REPAIRS, drop_joins
 from .router import RoutePlan, route
-from .validator import ValidationReport, foreign_key_pairs, transpile, validate_sql
+from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
+from .values import ValueIndex, ValueMatch, format_values, ground_values
 
 
 @dataclass
@@ -43,6 +47,9 @@ class OrchestrationResult:
     repair_rounds: int = 0
     repair_reasons: list[str] = field(default_factory=list)
     rows: QueryResult | None = None
+    values: list[ValueMatch] = field(default_factory=list)
+    examples: int = 0
+    candidates: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -69,6 +76,7 @@ class OrchestrationResult:
             "checks": None if report is None else {"passed": list(report.passed),
                                                    "issues": [str(i) for i in report.issues],
                                                    "dry_run_rows": report.dry_run_rows, "notes": list(report.notes)},
+            "values": [str(v) for v in self.values], "examples": self.examples, "candidates": self.candidates,
             "repair_rounds": self.repair_rounds, "repair_reasons": self.repair_reasons,
             "rows": None if self.rows is None else {"columns": list(self.rows.columns),
                                                     "rows": [[_jsonable(v) for v in r] for r in self.rows.rows],
@@ -85,6 +93,10 @@ class SQLMoEOrchestrator:
         self.catalog: Catalog = parse_ddl(ddl, config.schema_.dialect)
         self.runner = runner if runner is not None else load_runner(config.runner_config())
         self.database = open_database(config, self.catalog, ddl) if database == "from-config" else database
+        self.examples: ExampleBank | None = \
+            load_examples(config.resolve(config.few_shot.file)) if config.few_shot.file else None
+        self._value_index: ValueIndex | None = None
+        self.embedder = TextEmbedder(config.linking.embedding_model) if config.linking.embedding_model else None
 
     def run(self, query: str | None = None, extra_context: str | None = None, execute: bool = False,
             on_step=None) -> OrchestrationResult:
@@ -93,10 +105,13 @@ class SQLMoEOrchestrator:
         question = (query if query is not None else cfg.run.query).strip()
         context = (extra_context if extra_context is not None else cfg.run.extra_context).strip()
         started = time.perf_counter()
-        linked = link_schema(question, self.catalog, cfg.linking.enabled, cfg.linking.full_schema_max_columns,
-                             cfg.linking.max_tables)
+        values = self._ground(question + " " + context)
+        link = cfg.linking
+        linked = link_schema(question + " " + context, self.catalog, link.enabled, link.full_schema_max_columns,
+                             link.max_tables, link.column_budget, keep=[(v.table, v.column) for v in values],
+                             embedder=self.embedder, embedding_weight=link.embedding_weight)
         plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
-        result = OrchestrationResult(question, context, cfg.dialect, plan, linked)
+        result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values)
         try:
             self._solve(result, on_step or (lambda _name: None), execute)
         except (ExpertOutputError, DatabaseError) as exc:
@@ -107,7 +122,11 @@ class SQLMoEOrchestrator:
     def _solve(self, result: OrchestrationResult, step, execute: bool) -> None:
         cfg, dialect = self.config, self.config.dialect
         common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(), question=result.question,
-                      extra_context=result.extra_context)
+                      extra_context=result.extra_context, values=format_values(result.values))
+        examples = self.examples.most_similar(result.question, cfg.few_shot.count) if self.examples else []
+        result.examples = len(examples)
+        common_writer = dict(common, examples=format_examples(examples),
+                             sql_block=cfg.experts.sql_writer_format == "sql_block")
         plan_output = None
         if "planner" in result.plan.experts:
             step("planner")
@@ -118,13 +137,16 @@ class SQLMoEOrchestrator:
             result.notes += dropped
 
         step("sql_writer")
-        writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common))
-        result.experts.append(writer)
-        sql, report = writer.output["sql"], self._check(writer.output["sql"])
+        if cfg.experts.candidates > 1 and self.database is not None:
+            sql, report = self._select_candidate(result, plan_output, common_writer, step)
+        else:
+            writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common_writer))
+            result.experts.append(writer)
+            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
         while _needs_repair(report, result.repair_rounds) and result.repair_rounds < cfg.experts.max_repair_rounds:
             result.repair_rounds += 1
             feedback = [str(i) for i in report.issues or report.warnings]
-            fixed = self._mechanical_repair(sql, report)
+            fixed = self._mechanical_repair(sql, report, result.question)
             if fixed is not None:
                 sql, report, note = fixed
                 result.repair_reasons.append(f"{'; '.join(feedback)} -> mechanical fix: {note}")
@@ -132,10 +154,10 @@ class SQLMoEOrchestrator:
             result.repair_reasons.append("; ".join(feedback) + " -> back to the sql_writer")
             step(f"sql_writer (repair {result.repair_rounds})")
             writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, sql=sql,
-                                                            feedback=feedback, **common),
+                                                            feedback=feedback, **common_writer),
                                temperature=0.5, seed=result.repair_rounds + 1)
             result.experts.append(writer)
-            sql, report = writer.output["sql"], self._check(writer.output["sql"])
+            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
 
         step("validator")
         checks = ("passed " + ", ".join(report.passed)) if report.ok else \
@@ -156,19 +178,90 @@ class SQLMoEOrchestrator:
 
         if execute and report.ok and self.database is not None:
             step("execute")
-            runnable = report.sql if self.database.dialect == dialect else transpile(report.sql, dialect,
-                                                                                     self.database.dialect)
-            result.rows = self.database.execute(runnable, limit=cfg.safety.row_limit)
+            result.rows = self.database.execute(self._runnable(report.sql), limit=cfg.safety.row_limit)
+
+    def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, step):
+        """Several sql_writer candidates, checked and executed; the answer their results agree on."""
+        cfg = self.config.experts
+        candidates: list[Candidate] = []
+        for k in range(cfg.candidates):
+            if k:
+                step(f"sql_writer (candidate {k + 1})")
+            try:
+                writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common),
+                                   temperature=None if k == 0 else cfg.candidate_temperature, seed=k + 1)
+            except ExpertOutputError as exc:
+                result.notes.append(f"candidate {k + 1}: {exc}")
+                continue
+            result.experts.append(writer)
+            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
+            fixed = self._mechanical_repair(sql, report, result.question)
+            if fixed is not None:
+                sql, report = fixed[0], fixed[1]
+            rows = None
+            if report.ok:
+                try:
+                    rows = self.database.execute(self._runnable(report.sql), limit=self.config.safety.row_limit)
+                except DatabaseError:
+                    rows = None
+            candidates.append(Candidate(report.sql if report.ok else sql, report, rows))
+        if not candidates:
+            raise ExpertOutputError("the sql_writer gave no usable candidate")
+        groups = agreement_groups(candidates)
+        chosen = groups[0][0] if groups else 0
+        top = tied(groups, candidates)
+        if len(top) > 1:
+            chosen = self._break_tie(result, [g[0] for g in top], candidates, common, step)
+        votes = {i: len(g) for g in groups for i in g}
+        result.candidates = [{"sql": c.sql, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
+                              "votes": votes.get(i, 0), "chosen": i == chosen} for i, c in enumerate(candidates)]
+        how = "validator broke a tie" if len(top) > 1 else f"{votes.get(chosen, 0)} of {len(candidates)} agree"
+        result.notes.append(f"candidate {chosen + 1} of {len(candidates)} chosen ({how})")
+        best = candidates[chosen]
+        return best.sql, best.report
+
+    def _break_tie(self, result: OrchestrationResult, options: list[int], candidates: list[Candidate],
+                   common: dict, step) -> int:
+        step("validator (tie-break)")
+        shown = [f"{_compact(candidates[i].sql, self.config.dialect)}\nResult: {preview(candidates[i].result)}"
+                 for i in options]
+        messages = build_messages("tie_break", **dict(common, examples="", sql_block=False), candidates=shown)
+        try:
+            judge = self._ask("tie_break", messages)
+        except ExpertOutputError as exc:
+            result.notes.append(f"tie-break gave no usable answer ({exc}); kept the first candidate")
+            return options[0]
+        result.experts.append(judge)
+        pick = judge.output["choice"]
+        return options[pick - 1] if 1 <= pick <= len(options) else options[0]
+
+    def _runnable(self, sql: str) -> str:
+        dialect = self.config.dialect
+        return sql if self.database.dialect == dialect else transpile(sql, dialect, self.database.dialect)
+
+    def _ground(self, text: str) -> list[ValueMatch]:
+        settings = self.config.values
+        if not settings.enabled or settings.max_matches == 0 or self.database is None:
+            return []
+        if self._value_index is None:
+            self._value_index = ValueIndex.build(self.catalog, self.database, settings.per_column)
+        return ground_values(text, self._value_index, settings.max_matches)
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
              seed: int = 1) -> ExpertRun:
         e = self.config.experts
-        return call_expert(self.runner, name, messages, e.json_retries, e.max_new_tokens.get(name, 384),
-                           e.thinking, e.temperature if temperature is None else temperature, seed)
+        return call_expert(self.runner, name, messages, e.json_retries, e.max_new_tokens.get(name, 256),
+                           e.thinking, e.temperature if temperature is None else temperature, seed,
+                           sql_block=name == "sql_writer" and e.sql_writer_format == "sql_block")
 
     def _adopt_revision(self, result: OrchestrationResult, report: ValidationReport, revised: str) -> ValidationReport:
-        """Take the validator expert's rewrite only if it checks out at least as well."""
-        new = self._check(revised)
+        """Take the validator expert's rewrite if it checks out better, or - with validator_revises: always -
+        at least as well. SQL that passed every check stands by default: small models' rewrites of
+        correct SQL were wrong more often than right (docs/benchmarks.md)."""
+        new = self._check(revised, result.question)
+        if report.ok and not report.warnings and self.config.experts.validator_revises == "on_failure":
+            result.notes.append("validator expert proposed a revision of SQL that passed every check; kept the checked SQL")
+            return report
         better = (new.ok and len(new.warnings) <= len(report.warnings)) or \
             (not report.ok and len(new.passed) > len(report.passed))
         if better:
@@ -182,19 +275,29 @@ class SQLMoEOrchestrator:
         pair = {(t1.lower(), c1.lower()), (t2.lower(), c2.lower())}
         return pair in foreign_key_pairs(self.catalog, t1, t2)
 
-    def _mechanical_repair(self, sql: str, report: ValidationReport):
+    def _mechanical_repair(self, sql: str, report: ValidationReport, question: str):
+        """A deterministic fix: for errors, MECHANICAL_REPAIRS; for unused joins, dropping them."""
         if report.ok:
+            if not any(w.stage == "unused_join" for w in report.warnings):
+                return None
+            aliases = unused_join_aliases(report.sql, self.catalog, self.config.dialect, question)
+            fixed = drop_joins(report.sql, self.config.dialect, aliases)
+            if fixed is not None:
+                new_report = self._check(fixed[0], question)
+                if new_report.ok and len(new_report.warnings) < len(report.warnings):
+                    return fixed[0], new_report, fixed[1]
             return None
         for repair in MECHANICAL_REPAIRS:
-            fixed = repair(sql, self.config.dialect)
+            fixed = repair(sql, self.config.dialect, self.catalog)
             if fixed is not None:
-                new_report = self._check(fixed[0])
+                new_report = self._check(fixed[0], question)
                 if len(new_report.passed) > len(report.passed) or new_report.ok:
                     return fixed[0], new_report, fixed[1]
         return None
 
-    def _check(self, sql: str) -> ValidationReport:
-        return validate_sql(sql, self.catalog, self.config.dialect, self.database, self.config.safety.dry_run_limit)
+    def _check(self, sql: str, question: str | None = None) -> ValidationReport:
+        return validate_sql(sql, self.catalog, self.config.dialect, self.database, self.config.safety.dry_run_limit,
+                            question)
 
     def close(self) -> None:
         self.runner.close()

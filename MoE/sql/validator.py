@@ -24,11 +24,12 @@ from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
+from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
 from .guard import UnsafeSQLError, check_read_only
 
-Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out"]
+Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class ValidationReport:
 
 
 def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | None = None,
-                 dry_run_limit: int = 5) -> ValidationReport:
+                 dry_run_limit: int = 5, question: str | None = None) -> ValidationReport:
+    """Check one SQL statement. With the question, a join to a table it never mentions is a warning."""
     passed: list[Stage] = []
     try:
         safe = check_read_only(sql, dialect)
@@ -67,7 +69,8 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
     tree = sqlglot.parse_one(safe, read=dialect)
     pretty = tree.sql(dialect=dialect, pretty=True)
 
-    issues = catalog_issues(tree, catalog, dialect)
+    resolved = as_resolved(tree, catalog, dialect)
+    issues = catalog_issues(resolved, catalog, dialect)
     if issues and database is not None and all(i.message.startswith(("column", "unknown column")) for i in issues):
         # sqlglot could not resolve a column; the database's binder is the authority and explains best
         runnable = safe if database.dialect == dialect else transpile(safe, dialect, database.dialect)
@@ -75,17 +78,17 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
             database.explain(runnable)
             issues = []
         except (DatabaseError, UnsafeSQLError) as exc:
-            issues = [Issue("catalog", str(exc))]
+            issues = [Issue("catalog", f"{i.message} (the database says: {exc})") for i in issues]
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("catalog")
 
-    scopes = scopes_of(tree, catalog, dialect)
+    scopes = scopes_of(resolved, catalog, dialect)
     issues = join_issues(scopes, catalog)
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
-    warnings = tuple(fan_out_warnings(scopes, catalog, dialect))
+    warnings = tuple(fan_out_warnings(scopes, catalog, dialect) + unused_join_warnings(scopes, question))
 
     if database is None:
         return ValidationReport(pretty, (), tuple(passed), notes=("no database: dry run skipped",), warnings=warnings)
@@ -103,6 +106,40 @@ def transpile(sql: str, source: str, target: str) -> str:
     return sqlglot.transpile(sql, read=source, write=target)[0]
 
 
+# Engines that match even quoted identifiers without regard to case (PostgreSQL and Snowflake do not).
+_QUOTED_CASE_INSENSITIVE = frozenset({"mysql", "sqlite", "duckdb", "tsql", "bigquery"})
+
+
+def as_resolved(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Expression:
+    """A copy of the tree with names as the engine resolves them, for the catalog checks.
+
+    SQLite reads a double-quoted name that matches no column as a string ("APG" = 'APG'), a quirk
+    many real queries rely on; engines that ignore case in quoted names get them unquoted.
+    """
+    tree = tree.copy()
+    if dialect == "sqlite":
+        known = {c.name.lower() for t in catalog.tables for c in t.columns}
+        known |= {a.alias.lower() for a in tree.find_all(exp.Alias)}
+        known |= {c.name.lower() for cte in tree.find_all(exp.CTE) for c in cte.find_all(exp.Identifier)}
+        for column in list(tree.find_all(exp.Column)):
+            ident = column.this
+            if not column.table and isinstance(ident, exp.Identifier) and ident.quoted and ident.name.lower() not in known:
+                column.replace(exp.Literal.string(ident.name))
+    if dialect in _QUOTED_CASE_INSENSITIVE:
+        for ident in tree.find_all(exp.Identifier):
+            ident.set("this", ident.name.lower())
+            ident.set("quoted", False)
+    return tree
+
+
+def _mapping(catalog: Catalog, dialect: str) -> dict[str, dict[str, str]]:
+    """The catalog as sqlglot takes it, lower-cased where as_resolved lower-cases the query."""
+    mapping = catalog.mapping()
+    if dialect in _QUOTED_CASE_INSENSITIVE:
+        return {t.lower(): {c.lower(): ty for c, ty in cols.items()} for t, cols in mapping.items()}
+    return mapping
+
+
 def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list[Issue]:
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     issues = []
@@ -115,7 +152,7 @@ def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list
     if issues:
         return issues
     try:
-        qualify(tree.copy(), schema=catalog.mapping(), dialect=dialect, validate_qualify_columns=True,
+        qualify(tree.copy(), schema=_mapping(catalog, dialect), dialect=dialect, validate_qualify_columns=True,
                 quote_identifiers=False, identify=False)
     except OptimizeError as exc:
         return [Issue("catalog", _column_message(str(exc), tree, catalog))]
@@ -134,6 +171,9 @@ def _column_message(error: str, tree: exp.Expression, catalog: Catalog) -> str:
     plain = {c.split(".", 1)[1]: c for c in candidates}
     close = difflib.get_close_matches(name.lower(), list(plain), n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(plain[c] for c in close)}?)" if close else ""
+    elsewhere = [t.name for t in catalog.tables if t.column(name) is not None and t.name.lower() not in used]
+    if elsewhere and not close:
+        hint = f" ({name} is a column of {', '.join(elsewhere)}, which the query does not join)"
     table = re.search(r"for table: '([^']+)'", error)
     if table:
         alias = table.group(1)
@@ -157,12 +197,16 @@ def _join_hint(missing: str, used: set[str], catalog: Catalog) -> str:
     return ""
 
 
+def qualify_for_catalog(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Expression:
+    """A copy with every column qualified by its table (as far as sqlglot can tell)."""
+    return qualify(tree.copy(), schema=_mapping(catalog, dialect), dialect=dialect, validate_qualify_columns=False,
+                   quote_identifiers=False, identify=False)
+
+
 def scopes_of(tree: exp.Expression, catalog: Catalog, dialect: str) -> list:
     """The query's scopes after sqlglot qualifies every column against the catalog ([] if it cannot)."""
     try:
-        qualified = qualify(tree.copy(), schema=catalog.mapping(), dialect=dialect, validate_qualify_columns=False,
-                            quote_identifiers=False, identify=False)
-        return traverse_scope(qualified)
+        return traverse_scope(qualify_for_catalog(tree, catalog, dialect))
     except (OptimizeError, ParseError, ValueError, KeyError):
         return []
 
@@ -183,7 +227,8 @@ def join_issues(scopes: list, catalog: Catalog) -> list[Issue]:
                     continue
                 expected = foreign_key_pairs(catalog, lt, rt)
                 pair = {(lt.lower(), left.name.lower()), (rt.lower(), right.name.lower())}
-                if expected and pair not in expected:
+                shared_parent = _references(catalog, lt, left.name) & _references(catalog, rt, right.name)
+                if expected and pair not in expected and not shared_parent:
                     want = " or ".join(sorted(" = ".join(sorted(f"{t}.{c}" for t, c in p)) for p in expected))
                     issues.append(Issue("joins", f"join {lt}.{left.name} = {rt}.{right.name} does not follow a "
                                                  f"foreign key; expected {want}"))
@@ -219,11 +264,72 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
     return list({w.message: w for w in warnings}.values())
 
 
+def unused_join_warnings(scopes: list, question: str | None) -> list[Issue]:
+    """A joined table that the question never mentions and none of whose columns is used outside its
+    own ON condition only repeats or drops rows - usually a join no one asked for. ("Students who
+    have pets" joins has_pet for its rows alone; the question names it, so that join stands.)"""
+    return [Issue("unused_join", f"table {join.this.name} is joined but none of its columns is used; the join "
+                                 f"only repeats or drops rows - remove it unless the question needs it")
+            for scope in scopes for join in unused_joins(scope, question)]
+
+
+def unused_joins(scope, question: str | None) -> list[exp.Join]:
+    """The scope's unused joins (see unused_join_warnings). A table used only to join an unused one is
+    unused too, so the search runs until nothing changes."""
+    if not question or any(isinstance(c.this, exp.Star) for c in scope.expression.find_all(exp.Count)):
+        return []  # COUNT(*) counts the joined rows: every join is used
+    asked = set(tokens(question))
+    joins = [j for j in scope.expression.args.get("joins") or [] if isinstance(j.this, exp.Table)
+             and j.args.get("on") is not None and (j.args.get("kind") or "").upper() not in ("SEMI", "ANTI")
+             and not set(tokens(j.this.name)) & asked]
+    columns = list(scope.expression.find_all(exp.Column))
+    unused: list[exp.Join] = []
+    changed = True
+    while changed:
+        changed = False
+        for join in joins:
+            if join in unused:
+                continue
+            alias, ignored = join.this.alias_or_name, [join] + unused
+            if not any(c.table == alias and not any(_inside(c, j.args["on"]) for j in ignored) for c in columns):
+                unused.append(join)
+                changed = True
+    return unused
+
+
+def unused_join_aliases(sql: str, catalog: Catalog, dialect: str, question: str | None) -> set[str]:
+    """Aliases (lower-case) of the joins unused_join_warnings warns about."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except ParseError:
+        return set()
+    return {j.this.alias_or_name.lower() for scope in scopes_of(as_resolved(tree, catalog, dialect), catalog, dialect)
+            for j in unused_joins(scope, question)}
+
+
+def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False
+
+
 def _repeats(catalog: Catalog, y: str, x: str) -> bool:
     """Do rows of table y repeat rows of table x when joined along foreign keys?"""
     y_refs = {fk.ref_table.lower() for fk in catalog.table(y).foreign_keys}
     x_refs = {fk.ref_table.lower() for fk in catalog.table(x).foreign_keys}
     return x in y_refs or bool((y_refs & x_refs) - {x, y})
+
+
+def _references(catalog: Catalog, table: str, column: str) -> set[tuple[str, str]]:
+    """The (table, column) keys a column references; a column also stands for itself."""
+    found = {(table.lower(), column.lower())}
+    t = catalog.table(table)
+    for fk in t.foreign_keys if t else ():
+        if len(fk.columns) == 1 and fk.columns[0].lower() == column.lower() and fk.ref_columns:
+            found.add((fk.ref_table.lower(), fk.ref_columns[0].lower()))
+    return found
 
 
 def foreign_key_pairs(catalog: Catalog, a: str, b: str) -> list[set[tuple[str, str]]]:

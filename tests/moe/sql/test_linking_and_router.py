@@ -4,7 +4,8 @@ from MoE.sql.router import route
 
 
 def test_words_singularise():
-    assert {"refund", "categories", "category", "order"} <= words("Refunds by categories for each order")
+    assert {"refund", "category", "order"} <= words("Refunds by categories for each order")
+    assert words("orderItems per order_items") == {"order", "item"}
 
 
 def test_small_schemas_go_whole(catalog):

@@ -16,6 +16,8 @@ PLAN = {"intent": "revenue per month", "tables": ["orders"], "joins": [], "group
 
 
 def orchestrator(*replies, **overrides):
+    """The sql_writer answers in JSON here (sql_writer_format: json); test_candidates.py covers sql blocks."""
+    overrides["experts"] = {"sql_writer_format": "json", **overrides.get("experts", {})}
     config = load_orchestrator_config({
         "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
         "database": {"sample_rows": 60}, "router": {"plan_threshold": 9}, **overrides})
@@ -81,7 +83,7 @@ def test_unusable_json_is_retried_then_fails_cleanly():
     orch, _ = orchestrator("no json at all", "still {not json", "```sql\nSELECT 1\n```")
     result = orch.run("List customers")
     assert not result.ok and result.sql is None
-    assert "sql_writer expert gave no valid JSON after 3 attempt(s)" in result.error
+    assert "sql_writer expert gave no valid answer after 3 attempt(s)" in result.error
 
 
 def test_json_is_recovered_from_chatter():
@@ -102,16 +104,29 @@ def test_hostile_sql_never_runs_whatever_the_model_writes(hostile):
 
 
 def test_validator_revision_is_taken_only_when_it_checks_out():
-    orch, _ = orchestrator({"sql": GOOD, "notes": ""},
-                           {"verdict": "revise", "revised_sql": "SELECT full_nme FROM customers", "explanation": "e"})
+    failing = "SELECT c.full_nme, COUNT(*) FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY 1"
+    worse = {"verdict": "revise", "revised_sql": "SELECT full_nme FROM customers", "explanation": "e"}
+    orch, _ = orchestrator({"sql": failing, "notes": ""}, worse, experts={"max_repair_rounds": 0})
     result = orch.run("Orders per customer")
-    assert result.ok and "full_name, COUNT(*)" in " ".join(result.sql.split())
-    assert "revision was not taken" in result.notes[0]
+    assert not result.ok and "revision was not taken" in result.notes[0]
 
     better = "SELECT c.full_name, COUNT(o.order_id) AS n FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY 1"
-    orch, _ = orchestrator({"sql": GOOD, "notes": ""}, {"verdict": "revise", "revised_sql": better, "explanation": "e"})
+    orch, _ = orchestrator({"sql": failing, "notes": ""}, {"verdict": "revise", "revised_sql": better, "explanation": "e"},
+                           experts={"max_repair_rounds": 0})
     result = orch.run("Orders per customer")
-    assert result.ok and "COUNT(o.order_id)" in result.sql and result.notes == ["validator expert revised the SQL"]
+    assert result.ok and "COUNT(o.order_id)" in result.sql
+    assert result.notes == ["validator expert revised the SQL that failed the checks"]
+
+
+def test_sql_that_passed_every_check_stands_unless_revisions_are_always_allowed():
+    better = "SELECT c.full_name, COUNT(o.order_id) AS n FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY 1"
+    revise = {"verdict": "revise", "revised_sql": better, "explanation": "e"}
+    orch, _ = orchestrator({"sql": GOOD, "notes": ""}, revise)
+    result = orch.run("Orders per customer")
+    assert result.ok and "COUNT(o.order_id)" not in result.sql and "kept the checked SQL" in result.notes[0]
+    orch, _ = orchestrator({"sql": GOOD, "notes": ""}, revise, experts={"validator_revises": "always"})
+    result = orch.run("Orders per customer")
+    assert "COUNT(o.order_id)" in result.sql and result.notes == ["validator expert revised the SQL"]
 
 
 def test_validator_failure_keeps_the_checked_sql():

@@ -87,7 +87,7 @@ def test_orchestrator_on_postgres(postgres_url):
     from scripted import scripted_runner
 
     sql = "SELECT to_char(order_date, 'YYYY-MM') AS month, SUM(total_amount) AS revenue FROM orders GROUP BY 1 ORDER BY 1"
-    runner, _ = scripted_runner({"sql": sql, "notes": ""}, {"verdict": "keep", "revised_sql": "", "explanation": "e"})
+    runner, _ = scripted_runner(f"```sql\n{sql}\n```", {"verdict": "keep", "revised_sql": "", "explanation": "e"})
     config = load_orchestrator_config({
         "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
         "dialect": "postgres", "database": {"kind": "url", "url": postgres_url}, "router": {"plan_threshold": 9}})

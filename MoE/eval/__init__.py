@@ -1,0 +1,1 @@
+"""Measuring the SQL orchestrator: Spider-layout datasets, execution accuracy, the benchmark loop."""

@@ -1,0 +1,69 @@
+"""python -m MoE.eval --data ../shared/data/spider [--sample 150 --seed 0] [--single-shot | --compare]
+
+Execution accuracy of the SQL mixture of experts on a Spider-layout question set; every question
+goes to a JSONL file (resumable), and the summary table is printed (and, with --markdown, saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from Qwen3.cli_support import one_line_errors
+
+from .benchmark import BenchmarkSettings, format_summary, run_benchmark, summarise
+from .spider import load_spider
+
+PROGRAM = "python -m MoE.eval"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description="Execution accuracy on a Spider-layout dataset.")
+    parser.add_argument("--data", default="../shared/data/spider", help="folder with tables.json, database/, questions")
+    parser.add_argument("--questions", default="dev_questions.json", help="questions file inside --data")
+    parser.add_argument("--config", default="MoE/sql_moe_orchestrator_config.yaml",
+                        help="orchestrator config: its runner and expert settings are used")
+    parser.add_argument("--sample", type=int, help="a seeded sample of N questions, stratified by database")
+    parser.add_argument("--seed", type=int, default=0)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--single-shot", action="store_true", help="one plain prompt to the same model, no experts")
+    mode.add_argument("--compare", action="store_true", help="single-shot and the MoE on the same questions")
+    parser.add_argument("--candidates", type=int, default=1,
+                        help="with N > 1, also (or, without --compare, only) the MoE with N sql_writer candidates")
+    parser.add_argument("--output", default="benchmarks/results/spider.jsonl",
+                        help="JSONL of every question; an existing file is resumed")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per query when scoring")
+    parser.add_argument("--markdown", help="also write the summary table to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    with one_line_errors(PROGRAM):
+        dataset = load_spider(args.data, args.questions)
+        questions = dataset.sample(args.sample, args.seed)
+        modes = ("single_shot", "moe") if args.compare else ("single_shot",) if args.single_shot else ("moe",)
+        if args.candidates > 1:
+            modes = tuple(m for m in modes if m != "moe" or args.compare) + (f"moe_x{args.candidates}",)
+        settings = BenchmarkSettings(args.config, Path(args.output), modes, args.timeout)
+        print(f"{len(questions)} questions x {len(modes)} mode(s) -> {settings.output}", file=sys.stderr)
+        records = run_benchmark(dataset, questions, settings, progress=_progress_bar)
+        table = format_summary(summarise(records))
+        print(table)
+        if args.markdown:
+            Path(args.markdown).write_text(table + "\n", encoding="utf-8")
+
+
+def _progress_bar(items, total):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    bar = tqdm(items, total=total, unit="q", file=sys.stderr, dynamic_ncols=True)
+    return bar
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Run the orchestrator (or a single plain prompt to the same model) over a Spider-layout question set.
+
+Every answered question is appended to a JSONL file at once, so an interrupted run resumes where it
+stopped: questions already in the file (same mode) are skipped. One runner serves every database.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from Qwen3 import Runner, load_runner
+from Qwen3.config import validate_section
+
+from ..sql.experts import split_sql_answer
+from ..sql.config import OrchestratorConfig, load_orchestrator_config
+from ..sql.orchestrator import SQLMoEOrchestrator
+from .scoring import execution_accuracy, execution_match
+from .spider import HARDNESS, Question, SpiderDataset
+
+MODES = ("single_shot", "moe")   # plus "moe_xN": the MoE with N sql_writer candidates (self-consistency)
+
+SINGLE_SHOT_SYSTEM = "You are a SQLite expert. Answer with one SQLite query in a ```sql code block and nothing else."
+SINGLE_SHOT_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    config: str | Path                 # the orchestrator config whose runner and expert settings are used
+    output: Path                       # JSONL of every answered question
+    modes: tuple[str, ...] = ("moe",)
+    timeout_s: float = 30.0            # per query, when scoring
+
+
+def candidates_of(mode: str) -> int:
+    """moe -> 1, moe_x3 -> 3."""
+    return int(mode.split("_x", 1)[1]) if "_x" in mode else 1
+
+
+def database_config(base: OrchestratorConfig, ddl: str, database: Path, candidates: int = 1) -> OrchestratorConfig:
+    """The base config pointed at one SQLite database: its schema, its dialect, opened read-only."""
+    data = base.model_dump(by_alias=True)
+    data["experts"] = dict(data["experts"], candidates=candidates)
+    data["schema"] = {"ddl": ddl, "dialect": "sqlite", "schema_file": None}
+    data["dialect"] = "sqlite"
+    data["database"] = dict(data["database"], kind="url", url=f"sqlite:///file:{database.resolve()}?mode=ro&uri=true")
+    return validate_section(OrchestratorConfig, data)
+
+
+def single_shot_sql(runner: Runner, ddl: str, question: str, evidence: str = "",
+                    max_new_tokens: int = 400) -> tuple[str, dict[str, int]]:
+    """The baseline: one plain prompt to the same model, no experts, no checks."""
+    hint = f"Hint: {evidence}\n\n" if evidence else ""
+    messages = [{"role": "system", "content": SINGLE_SHOT_SYSTEM},
+                {"role": "user", "content": SINGLE_SHOT_USER.format(schema=ddl.strip(), hint=hint, question=question)}]
+    completion = runner.chat(messages, thinking=False, temperature=0.0, max_new_tokens=max_new_tokens)
+    usage = {"prompt": completion.usage.prompt_tokens, "completion": completion.usage.completion_tokens}
+    return split_sql_answer(completion.text)[0], usage
+
+
+def load_done(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Records already written, by (mode, question index); a torn last line is ignored."""
+    done = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+                done[(record["mode"], record["index"])] = record
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return done
+
+
+def run_benchmark(dataset: SpiderDataset, questions: list[Question], settings: BenchmarkSettings,
+                  runner: Runner | None = None, progress: Callable[[Iterable, int], Iterable] | None = None
+                  ) -> list[dict[str, Any]]:
+    """Answer and score every (mode, question) not yet in the output file; returns all records for them."""
+    base = load_orchestrator_config(settings.config)
+    done = load_done(settings.output)
+    todo = [(m, q) for q in questions for m in settings.modes if (m, q.index) not in done]
+    records = [done[(m, q.index)] for q in questions for m in settings.modes if (m, q.index) in done]
+    if not todo:
+        return records
+    own_runner = runner is None
+    runner = runner or load_runner(base.runner_config())
+    orchestrators: dict[tuple[str, str], SQLMoEOrchestrator] = {}
+    settings.output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with settings.output.open("a", encoding="utf-8") as out:
+            for mode, question in (progress or (lambda it, _n: it))(todo, len(todo)):
+                record = _answer(mode, question, dataset, base, runner, orchestrators, settings.timeout_s)
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.flush()
+                records.append(record)
+    finally:
+        for orchestrator in orchestrators.values():
+            if orchestrator.database is not None:
+                orchestrator.database.close()
+        if own_runner:
+            runner.close()
+    return records
+
+
+def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorConfig, runner: Runner,
+            orchestrators: dict[tuple[str, str], SQLMoEOrchestrator], timeout_s: float) -> dict[str, Any]:
+    started = time.perf_counter()
+    db_path = dataset.database_path(q.db_id)
+    rounds, notes, error = 0, [], None
+    if mode == "single_shot":
+        sql, tokens = single_shot_sql(runner, dataset.ddl(q.db_id), q.question, q.evidence)
+    else:
+        key = (mode, q.db_id)
+        if key not in orchestrators:
+            config = database_config(base, dataset.ddl(q.db_id), db_path, candidates_of(mode))
+            orchestrators[key] = SQLMoEOrchestrator(config, runner)
+        result = orchestrators[key].run(q.question, extra_context=q.evidence)
+        sql, tokens, rounds, notes, error = result.sql, result.tokens, result.repair_rounds, result.notes, result.error
+    seconds = time.perf_counter() - started
+    match, exec_error = execution_match(db_path, q.gold, sql, timeout_s)
+    return {"mode": mode, "index": q.index, "db_id": q.db_id, "hardness": q.hardness, "question": q.question,
+            "gold": q.gold, "prediction": sql, "match": match, "error": error or exec_error, "rounds": rounds,
+            "notes": notes, "tokens": tokens, "seconds": round(seconds, 2)}
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """EX per mode: overall, by database and by hardness, with mean seconds and tokens per question."""
+    summary: dict[str, Any] = {}
+    for mode in sorted({r["mode"] for r in records}, key=lambda m: (m != "single_shot", len(m), m)):
+        rows = [r for r in records if r["mode"] == mode]
+        if not rows:
+            continue
+        by_db, by_level = defaultdict(list), defaultdict(list)
+        for r in rows:
+            by_db[r["db_id"]].append(r["match"])
+            by_level[r["hardness"]].append(r["match"])
+        levels = [h for h in HARDNESS if h in by_level] + sorted(set(by_level) - set(HARDNESS))
+        summary[mode] = {
+            "n": len(rows), "ex": execution_accuracy([r["match"] for r in rows]),
+            "by_database": {db: (execution_accuracy(m), len(m)) for db, m in sorted(by_db.items())},
+            "by_hardness": {h: (execution_accuracy(by_level[h]), len(by_level[h])) for h in levels},
+            "seconds": sum(r["seconds"] for r in rows) / len(rows),
+            "tokens": sum(r["tokens"]["prompt"] + r["tokens"]["completion"] for r in rows) / len(rows),
+            "errors": sum(1 for r in rows if r["error"]),
+        }
+    return summary
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A markdown table: one column per mode, rows for overall EX, hardness levels and databases."""
+    modes = list(summary)
+    head = "| | " + " | ".join(f"{m.replace('_', '-')} EX" for m in modes) + " |\n|---|" + "---|" * len(modes)
+    lines = [head, "| **all** (n={}) | ".format(summary[modes[0]]["n"]) +
+             " | ".join(f"**{summary[m]['ex']:.1f}**" for m in modes) + " |"]
+    for key in ("by_hardness", "by_database"):
+        names = list(summary[modes[0]][key])
+        for name in names:
+            cells = [summary[m][key].get(name, (0.0, 0)) for m in modes]
+            lines.append(f"| {name} (n={cells[0][1]}) | " + " | ".join(f"{ex:.1f}" for ex, _ in cells) + " |")
+    lines.append("| seconds per question | " + " | ".join(f"{summary[m]['seconds']:.1f}" for m in modes) + " |")
+    lines.append("| tokens per question | " + " | ".join(f"{summary[m]['tokens']:.0f}" for m in modes) + " |")
+    lines.append("| no SQL or SQL error | " + " | ".join(str(summary[m]["errors"]) for m in modes) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""How well schema linking keeps what a query needs: recall of the gold SQL's tables and columns.
+
+On a question set with gold SQL and DDL (BIRD's layout: questions_<dialect>.json, schemas/<db>.sql),
+every table and column the gold SQL uses must survive linking; the fewer other columns survive, the
+smaller the experts' prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.scope import traverse_scope
+
+from ..sql.catalog import Catalog, parse_ddl
+from ..sql.linking import link_schema
+from ..sql.validator import as_resolved, qualify_for_catalog
+
+
+def gold_columns(sql: str, catalog: Catalog, dialect: str) -> set[tuple[str, str]]:
+    """(table, column) pairs, lower-case, that the SQL reads; a table read only by COUNT(*) gives (table, '*')."""
+    tree = qualify_for_catalog(as_resolved(sqlglot.parse_one(sql, read=dialect), catalog, dialect), catalog, dialect)
+    used: set[tuple[str, str]] = set()
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, exp.Table):
+                used.add((source.name.lower(), column.name.lower()))
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table) and catalog.table(source.name) is not None:
+                used.add((source.name.lower(), "*"))
+    return used
+
+
+@dataclass(frozen=True)
+class LinkingScore:
+    questions: int
+    recall: float            # share of gold (table, column) pairs kept, over all questions
+    perfect: float           # share of questions with every gold pair kept
+    kept_fraction: float     # mean share of the schema's columns kept
+    misses: tuple[tuple[int, str], ...]
+    linked_questions: int = 0       # questions whose schema was linked (not sent whole)
+    linked_recall: float = 1.0      # recall and kept share over those questions only
+    linked_kept_fraction: float = 1.0
+
+
+def score_linking(root: str | Path, dialect: str = "sqlite", **linking: object) -> LinkingScore:
+    root = Path(root)
+    file_dialect = {"sqlite": "sqlite", "mysql": "mysql", "postgres": "postgresql"}[dialect]
+    questions = json.loads((root / f"questions_{file_dialect}.json").read_text(encoding="utf-8"))
+    catalogs = {p.stem: parse_ddl(p.read_text(encoding="utf-8"), "sqlite") for p in (root / "schemas").glob("*.sql")}
+    found = total = perfect = 0
+    kept_share = 0.0
+    l_found = l_total = l_n = 0
+    l_share = 0.0
+    misses = []
+    for q in questions:
+        catalog = catalogs[q["db_id"]]
+        gold = gold_columns(q["SQL"], catalog, dialect)
+        question = q["question"] + (" " + q["evidence"] if q.get("evidence") else "")
+        linked = link_schema(question, catalog, **linking)
+        kept = {(t.name.lower(), c.name.lower()) for t in linked.catalog.tables for c in t.columns}
+        kept |= {(t.name.lower(), "*") for t in linked.catalog.tables}
+        hit = gold & kept
+        found, total = found + len(hit), total + len(gold)
+        perfect += hit == gold
+        kept_share += linked.kept_columns / catalog.column_count
+        if not linked.whole:
+            l_found, l_total, l_n = l_found + len(hit), l_total + len(gold), l_n + 1
+            l_share += linked.kept_columns / catalog.column_count
+        misses += [(q["question_id"], f"{t}.{c}") for t, c in sorted(gold - kept)]
+    n = len(questions)
+    return LinkingScore(n, found / total, perfect / n, kept_share / n, tuple(misses), l_n,
+                        l_found / l_total if l_total else 1.0, l_share / l_n if l_n else 1.0)

@@ -1,0 +1,63 @@
+"""Candidate selection by self-consistency: several SQL candidates, executed, chosen by agreeing results.
+
+Candidates whose result sets are equal (rows as a multiset, columns in any order) form a group; the
+largest group wins, a non-empty result before an empty one. When the two largest groups are the same
+size the validator expert breaks the tie. Only candidates that passed every check are executed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .database import QueryResult
+from .validator import ValidationReport
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sql: str
+    report: ValidationReport
+    result: QueryResult | None = None   # None: failed its checks or its execution
+
+    @property
+    def usable(self) -> bool:
+        return self.report.ok and self.result is not None
+
+
+def result_signature(result: QueryResult) -> tuple:
+    """Equal for equal result sets, whatever the row order and the column order."""
+    rows = Counter(tuple(sorted((_canonical(v) for v in row), key=repr)) for row in result.rows)
+    return len(result.columns), tuple(sorted(rows.items(), key=repr))
+
+
+def _canonical(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def agreement_groups(candidates: list[Candidate]) -> list[list[int]]:
+    """Indices of usable candidates grouped by result set: non-empty results first, then larger groups,
+    then the group holding the earliest candidate."""
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(candidates):
+        if c.usable:
+            groups.setdefault(result_signature(c.result), []).append(i)
+    ranked = sorted(groups.values(), key=lambda g: (not candidates[g[0]].result.rows, -len(g), g[0]))
+    return ranked
+
+
+def tied(groups: list[list[int]], candidates: list[Candidate]) -> list[list[int]]:
+    """The groups that share the winning rank (more than one means a tie for the validator to break)."""
+    if not groups:
+        return []
+    best = groups[0]
+    key = (not candidates[best[0]].result.rows, len(best))
+    return [g for g in groups if (not candidates[g[0]].result.rows, len(g)) == key]
+
+
+def preview(result: QueryResult, rows: int = 3) -> str:
+    shown = "; ".join(", ".join(str(v) for v in row) for row in result.rows[:rows])
+    more = f" ... ({len(result.rows)} rows{'+' if result.truncated else ''})" if len(result.rows) > rows else ""
+    return f"columns {', '.join(result.columns)}: {shown or '(no rows)'}{more}"

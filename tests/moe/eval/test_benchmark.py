@@ -1,0 +1,71 @@
+"""The benchmark loop: JSONL of every question, resumable, both modes side by side, the summary table."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from MoE.eval.benchmark import BenchmarkSettings, format_summary, load_done, run_benchmark, summarise
+from MoE.eval.spider import load_spider
+from support import REPO
+
+sys.path.insert(0, str(REPO / "tests" / "moe" / "sql"))
+from scripted import scripted_runner  # noqa: E402
+
+TABLES = {"db_id": "zoo", "table_names_original": ["animals"], "table_names": ["animals"],
+          "column_names_original": [[-1, "*"], [0, "id"], [0, "kind"], [0, "age"]],
+          "column_names": [[-1, "*"], [0, "id"], [0, "kind"], [0, "age"]],
+          "column_types": ["text", "number", "text", "number"], "primary_keys": [1], "foreign_keys": []}
+QUESTIONS = [{"db_id": "zoo", "question": "How many animals are there?", "query": "SELECT count(*) FROM animals"},
+             {"db_id": "zoo", "question": "List the kinds of animals older than 2.",
+              "query": "SELECT kind FROM animals WHERE age > 2"}]
+KEEP = {"verdict": "keep", "revised_sql": "", "explanation": "e"}
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    (tmp_path / "tables.json").write_text(json.dumps([TABLES]))
+    (tmp_path / "dev_questions.json").write_text(json.dumps(QUESTIONS))
+    (tmp_path / "database" / "zoo").mkdir(parents=True)
+    with sqlite3.connect(tmp_path / "database" / "zoo" / "zoo.sqlite") as c:
+        c.executescript("CREATE TABLE animals (id INT PRIMARY KEY, kind TEXT, age INT);"
+                        "INSERT INTO animals VALUES (1, 'cat', 3), (2, 'dog', 1), (3, 'owl', 5);")
+    return load_spider(tmp_path)
+
+
+def block(sql):
+    return f"```sql\n{sql}\n```"
+
+
+def test_both_modes_are_scored_and_resumed(dataset, tmp_path):
+    out = tmp_path / "results.jsonl"
+    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", out, ("single_shot", "moe"))
+    runner, backend = scripted_runner(
+        block("SELECT count(*) FROM animals"),                        # q0 single-shot: right
+        block("SELECT count(id) FROM animals"), KEEP,                 # q0 MoE: right
+        block("SELECT kind FROM animals"),                            # q1 single-shot: wrong
+        block("SELECT kind FROM animals WHERE age > 2"), KEEP)        # q1 MoE: right
+    records = run_benchmark(dataset, list(dataset.questions)[:1], settings, runner=runner)
+    assert [(r["mode"], r["match"]) for r in records] == [("single_shot", True), ("moe", True)]
+    records = run_benchmark(dataset, list(dataset.questions), settings, runner=runner)  # q0 comes from the file
+    assert len(backend.requests) == 6 and len(out.read_text().splitlines()) == 4
+    summary = summarise(records)
+    assert summary["single_shot"]["ex"] == 50.0 and summary["moe"]["ex"] == 100.0
+    assert summary["moe"]["by_database"] == {"zoo": (100.0, 2)}
+    table = format_summary(summary)
+    assert "| **all** (n=2) | **50.0** | **100.0** |" in table and "| zoo (n=2) | 50.0 | 100.0 |" in table
+
+
+def test_a_torn_last_line_is_ignored(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"mode": "moe", "index": 3}) + "\n" + '{"mode": "moe", "ind')
+    assert list(load_done(path)) == [("moe", 3)]
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--data", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("python -m MoE.eval: error: not a Spider-layout folder")

@@ -1,0 +1,91 @@
+"""Candidate selection and the sql_writer's SQL blocks, with a scripted backend on a real DuckDB."""
+
+from MoE.sql import load_orchestrator, load_orchestrator_config
+from MoE.sql.candidates import Candidate, agreement_groups, result_signature, tied
+from MoE.sql.database import QueryResult
+from MoE.sql.experts import split_sql_answer
+from MoE.sql.validator import ValidationReport
+from support import REPO
+from scripted import scripted_runner
+
+KEEP = {"verdict": "keep", "revised_sql": "", "explanation": "Lists emails."}
+OK = ValidationReport("sql", passed=("safety",))
+
+
+def result(columns, rows):
+    return QueryResult(tuple(columns), rows, False, 0.0)
+
+
+def test_signature_ignores_row_and_column_order():
+    a = result(["x", "y"], [(1, "a"), (2, "b")])
+    b = result(["y", "x"], [("b", 2), ("a", 1)])
+    assert result_signature(a) == result_signature(b)
+    assert result_signature(a) != result_signature(result(["x", "y"], [(1, "a")]))
+    assert result_signature(result(["n"], [(2.0,)])) == result_signature(result(["n"], [(2,)]))
+
+
+def test_groups_rank_non_empty_then_size_then_first():
+    rows, other, empty = result(["x"], [(1,)]), result(["x"], [(2,)]), result(["x"], [])
+    failed = Candidate("bad", ValidationReport("bad", issues=("e",)), None)
+    cands = [Candidate("e1", OK, empty), Candidate("e2", OK, empty), Candidate("a", OK, other),
+             Candidate("b", OK, rows), Candidate("c", OK, rows), failed]
+    groups = agreement_groups(cands)
+    assert groups == [[3, 4], [2], [0, 1]] and tied(groups, cands) == [[3, 4]]
+    assert tied(agreement_groups(cands[2:4]), cands[2:4]) == [[0], [1]]
+
+
+def test_split_sql_answer():
+    assert split_sql_answer("```sql\nSELECT 1;\n```\nCounts.") == ("SELECT 1", "Counts.")
+    assert split_sql_answer("Here: SELECT a FROM t; done") == ("SELECT a FROM t", "")
+    assert split_sql_answer("```\nWITH x AS (SELECT 1) SELECT * FROM x\n```")[0].startswith("WITH x")
+    assert split_sql_answer("I cannot answer that.") == ("", "")
+
+
+def orchestrator(*replies, **experts):
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"plan_threshold": 9}, "experts": experts})
+    runner, backend = scripted_runner(*replies)
+    return load_orchestrator(config, runner=runner), backend
+
+
+def block(sql):
+    return f"```sql\n{sql}\n```\nOne short note."
+
+
+def test_sql_block_answers_become_the_writer_json():
+    orch, backend = orchestrator(block("SELECT email FROM customers"), KEEP)
+    result = orch.run("List all customer emails")
+    assert result.ok and result.experts[0].output == {"sql": "SELECT email FROM customers", "notes": "One short note."}
+    assert "```sql code block" in backend.user_messages()[0]
+    assert backend.requests[0].json_schema is None and backend.requests[1].json_schema is not None
+
+
+def test_the_agreeing_candidates_win():
+    a, b = "SELECT email FROM customers", "SELECT customer_id FROM customers"
+    orch, backend = orchestrator(block(b), block(a), block(a + " ORDER BY email"), KEEP, candidates=3)
+    result = orch.run("List all customer emails")
+    assert result.ok and "email" in result.sql and "customer_id" not in result.sql
+    assert [c["votes"] for c in result.candidates] == [1, 2, 2] and result.candidates[1]["chosen"]
+    assert result.notes[-1] == "candidate 2 of 3 chosen (2 of 3 agree)"
+    temperatures = [r.sampling.temperature for r in backend.requests[:3]]
+    assert temperatures[0] == 0.0 and temperatures[1:] == [0.8, 0.8]
+
+
+def test_the_validator_breaks_a_tie():
+    a, b = "SELECT email FROM customers", "SELECT full_name FROM customers"
+    orch, backend = orchestrator(block(a), block(b), {"choice": 2, "reason": "names were asked"}, KEEP, candidates=2)
+    result = orch.run("List all customer names")
+    assert "full_name" in result.sql and result.notes[-1].endswith("(validator broke a tie)")
+    assert "Candidate 1:" in backend.user_messages()[2] and "Candidate 2:" in backend.user_messages()[2]
+
+
+def test_a_join_the_question_never_asked_for_is_dropped():
+    sql = "SELECT c.email FROM customers c JOIN orders o ON o.customer_id = c.customer_id"
+    orch, _ = orchestrator(block(sql), KEEP)
+    result = orch.run("List all customer emails")
+    assert result.ok and "orders" not in result.sql.lower()
+    assert result.repair_reasons[0].endswith("mechanical fix: dropped the unused join(s) to orders")
+    counted = "SELECT COUNT(*) FROM customers c JOIN orders o ON o.customer_id = c.customer_id"
+    orch, _ = orchestrator(block(counted), KEEP)
+    assert "orders" in orch.run("How many customer rows are there?").sql.lower()  # COUNT(*) uses the join
