@@ -108,7 +108,7 @@ def parse_ddl(ddl: str, dialect: str = "duckdb") -> Catalog:
     """Parse CREATE TABLE (and COMMENT ON) statements; anything else in the file is ignored."""
     try:
         statements = [s for s in sqlglot.parse(ddl, read=dialect) if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except sqlglot.errors.SqlglotError as exc:
         raise ConfigError(f"schema DDL does not parse as {dialect}: {_first_line(exc)}") from None
     tables: dict[str, dict] = {}
     for statement in statements:

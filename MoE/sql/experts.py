@@ -106,7 +106,8 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
     if extra_context:
         parts.append(f"Constraints from the user: {extra_context}")
     if values:
-        parts.append("Values in the database that the question mentions (use them exactly as written):\n" + values)
+        parts.append("Values the question mentions, as the database spells them, and the columns that hold "
+                     "them (filter only the column the question means):\n" + values)
     if candidates:
         parts.append("\n\n".join(f"Candidate {i}:\n{c}" for i, c in enumerate(candidates, 1)))
     if plan:

@@ -130,11 +130,15 @@ class SQLMoEOrchestrator:
         plan_output = None
         if "planner" in result.plan.experts:
             step("planner")
-            planner = self._ask("planner", build_messages("planner", **common))
-            result.experts.append(planner)
-            plan_output, dropped = ground_plan(planner.output, result.question, result.extra_context,
-                                               join_ok=self._follows_foreign_key)
-            result.notes += dropped
+            try:
+                planner = self._ask("planner", build_messages("planner", **common))
+            except ExpertOutputError as exc:  # a plan helps but is not needed: write the SQL without one
+                result.notes.append(f"planner gave no usable answer ({exc}); the SQL is written without a plan")
+            else:
+                result.experts.append(planner)
+                plan_output, dropped = ground_plan(planner.output, result.question, result.extra_context,
+                                                   join_ok=self._follows_foreign_key)
+                result.notes += dropped
 
         step("sql_writer")
         if cfg.experts.candidates > 1 and self.database is not None:
@@ -153,9 +157,13 @@ class SQLMoEOrchestrator:
                 continue
             result.repair_reasons.append("; ".join(feedback) + " -> back to the sql_writer")
             step(f"sql_writer (repair {result.repair_rounds})")
-            writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, sql=sql,
-                                                            feedback=feedback, **common_writer),
-                               temperature=0.5, seed=result.repair_rounds + 1)
+            try:
+                writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, sql=sql,
+                                                                feedback=feedback, **common_writer),
+                                   temperature=0.5, seed=result.repair_rounds + 1)
+            except ExpertOutputError as exc:  # keep the SQL we have; the checks' verdict on it stands
+                result.notes.append(f"repair round {result.repair_rounds} gave no usable SQL ({exc})")
+                break
             result.experts.append(writer)
             sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
 

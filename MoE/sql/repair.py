@@ -22,7 +22,7 @@ def qualify_join_equated_columns(sql: str, dialect: str, catalog: Catalog) -> tu
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
         scopes = traverse_scope(tree)
-    except (sqlglot.errors.ParseError, sqlglot.errors.OptimizeError, ValueError, KeyError):
+    except (sqlglot.errors.SqlglotError, ValueError, KeyError):
         return None
     fixed = []
     for scope in scopes:
@@ -53,7 +53,7 @@ def requalify_misplaced_columns(sql: str, dialect: str, catalog: Catalog) -> tup
     the query cannot run as written, and only one reading of it can."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:
         return None
     fixed = []
     for select in tree.find_all(exp.Select):
@@ -85,7 +85,7 @@ def drop_joins(sql: str, dialect: str, aliases: set[str]) -> tuple[str, str] | N
     """Remove the joins of the given (lower-case) aliases; used for joins the validator found unused."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:
         return None
     dropped = []
     for join in list(tree.find_all(exp.Join)):

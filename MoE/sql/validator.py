@@ -20,7 +20,7 @@ from typing import Literal
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
@@ -156,7 +156,7 @@ def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list
                 quote_identifiers=False, identify=False)
     except OptimizeError as exc:
         return [Issue("catalog", _column_message(str(exc), tree, catalog))]
-    except (ParseError, ValueError, KeyError):
+    except (SqlglotError, ValueError, KeyError):
         pass  # qualify cannot follow every dialect construct; the dry run still checks those
     return []
 
@@ -207,7 +207,7 @@ def scopes_of(tree: exp.Expression, catalog: Catalog, dialect: str) -> list:
     """The query's scopes after sqlglot qualifies every column against the catalog ([] if it cannot)."""
     try:
         return traverse_scope(qualify_for_catalog(tree, catalog, dialect))
-    except (OptimizeError, ParseError, ValueError, KeyError):
+    except (SqlglotError, ValueError, KeyError):
         return []
 
 
@@ -301,7 +301,7 @@ def unused_join_aliases(sql: str, catalog: Catalog, dialect: str, question: str 
     """Aliases (lower-case) of the joins unused_join_warnings warns about."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except ParseError:
+    except SqlglotError:
         return set()
     return {j.this.alias_or_name.lower() for scope in scopes_of(as_resolved(tree, catalog, dialect), catalog, dialect)
             for j in unused_joins(scope, question)}

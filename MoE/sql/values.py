@@ -103,4 +103,12 @@ def ground_values(question: str, index: ValueIndex, limit: int = 8, fuzzy_cutoff
 
 
 def format_values(matches: list[ValueMatch]) -> str:
-    return "\n".join(f"- {m}" for m in matches)
+    """One line per value with every column it occurs in: where the value is, not conditions to add."""
+    by_value: dict[tuple[str, str], list[str]] = {}
+    for m in matches:
+        by_value.setdefault((m.value, m.mention), []).append(f"{m.table}.{m.column}")
+    lines = []
+    for (value, mention), columns in by_value.items():
+        said = "" if normalise(value) == normalise(mention) else f" (the question says '{mention}')"
+        lines.append(f"- '{value}'{said}: found in {', '.join(columns)}")
+    return "\n".join(lines)

@@ -143,3 +143,19 @@ def test_result_serialises_with_timings_and_tokens():
     assert {e["name"] for e in data["experts"]} == {"sql_writer", "validator"}
     assert all(e["seconds"] >= 0 for e in data["experts"]) and data["schema"]["columns_total"] == 41
     check_read_only(data["sql"], "duckdb")
+
+
+def test_a_failed_planner_does_not_stop_the_sql_writer():
+    orch, _ = orchestrator("not json", "still not json", {"sql": "SELECT SUM(total_amount) FROM orders", "notes": ""},
+                           KEEP, router={"plan_threshold": 0}, experts={"json_retries": 1})
+    result = orch.run("Total revenue")
+    assert result.ok and [e.name for e in result.experts] == ["sql_writer", "validator"]
+    assert result.notes[0].startswith("planner gave no usable answer")
+
+
+def test_a_repair_round_without_sql_keeps_the_sql_we_have():
+    orch, _ = orchestrator({"sql": "SELECT ful_name FROM customers", "notes": ""}, "no json", "no json either", KEEP,
+                           experts={"json_retries": 1})
+    result = orch.run("List customer names")
+    assert not result.ok and "ful_name" in result.sql and result.error is None
+    assert result.notes[0].startswith("repair round 1 gave no usable SQL")

@@ -51,3 +51,13 @@ def test_mentions_prefer_quoted_text_and_long_phrases():
     phrases = mentions("Show 'Tabatha Gehling' votes in New York")
     assert phrases[0] == "Tabatha Gehling" and phrases.index("New York") < phrases.index("York")
     assert normalise("The Dogs!") == "the dog"
+
+
+def test_hints_group_the_columns_of_one_value():
+    from MoE.sql.values import ValueMatch, format_values
+
+    matches = [ValueMatch("flights", "SourceAirport", "ATO", "ATO", True),
+               ValueMatch("flights", "DestAirport", "ATO", "ATO", True),
+               ValueMatch("countries", "country_name", "France", "Frence", False)]
+    assert format_values(matches) == ("- 'ATO': found in flights.SourceAirport, flights.DestAirport\n"
+                                      "- 'France' (the question says 'Frence'): found in countries.country_name")
