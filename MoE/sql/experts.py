@@ -38,10 +38,11 @@ CONTRACTS: dict[str, dict[str, Any]] = {
     },
     "validator": {
         "type": "object",
-        "properties": {"verdict": {"enum": ["keep", "revise"]},
-                       "revised_sql": {"type": "string", "maxLength": 2000},
-                       "explanation": {"type": "string", "maxLength": 600}},
-        "required": ["verdict", "revised_sql", "explanation"],
+        # explanation first: generated before the verdict, it describes the SQL that was checked
+        "properties": {"explanation": {"type": "string", "maxLength": 600},
+                       "verdict": {"enum": ["keep", "revise"]},
+                       "revised_sql": {"type": "string", "maxLength": 2000}},
+        "required": ["explanation", "verdict", "revised_sql"],
     },
     "tie_break": {
         "type": "object",
@@ -70,10 +71,10 @@ ROLE = {
         "it asks for, use only the tables it needs, add no condition it does not ask for, and use {dialect} "
         "functions for dates and text. {answer}"),
     "validator": (
-        "Role: validator. Automatic checks of the SQL below: {checks}. Check that it answers the question "
-        "(right tables, filters, grouping, totals). If it does, answer verdict \"keep\" with an empty "
-        "revised_sql; otherwise verdict \"revise\" with a corrected {dialect} SELECT. Then explain in two or "
-        "three plain sentences what the query returns. Answer with one JSON object."),
+        "Role: validator. Automatic checks of the SQL below: {checks}. First explain in two or three plain "
+        "sentences what the SQL returns. Then check that it answers the question (right tables, filters, "
+        "grouping, totals): if it does, verdict \"keep\" with an empty revised_sql; otherwise verdict "
+        "\"revise\" with a corrected {dialect} SELECT. Answer with one JSON object."),
     "tie_break": (
         "Role: validator. The SQL writer gave candidate queries that pass every check but return different "
         "results. Choose the candidate that answers the question below exactly (right columns, filters, "
@@ -95,7 +96,8 @@ class ExpertRun:
 def build_messages(name: str, dialect: str, schema_prompt: str, question: str, extra_context: str = "",
                    plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
                    checks: str = "", values: str = "", examples: str = "",
-                   candidates: list[str] | None = None, sql_block: bool = False) -> list[dict[str, str]]:
+                   candidates: list[str] | None = None, sql_block: bool = False,
+                   advice: str = "") -> list[dict[str, str]]:
     dialect_name = DIALECT_NAMES.get(dialect, dialect)
     system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
     answer = SQL_BLOCK_ANSWER if sql_block else JSON_ANSWER
@@ -105,6 +107,8 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
     parts.append(f"Question: {question}")
     if extra_context:
         parts.append(f"Constraints from the user: {extra_context}")
+    if advice:
+        parts.append(advice)
     if values:
         parts.append("Values the question mentions, as the database spells them, and the columns that hold "
                      "them (filter only the column the question means):\n" + values)

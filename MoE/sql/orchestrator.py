@@ -27,7 +27,8 @@ from .embeddings import TextEmbedder
 from .few_shot import ExampleBank, format_examples, load_examples
 from .json_recovery import ExpertOutputError
 from .linking import LinkedSchema, link_schema
-from .repair import MECHANICAL_REPAIRS, drop_joins
+from .repair import (MECHANICAL_REPAIRS, SEVERAL_MEASURES_ADVICE, drop_joins, preaggregate_fanned_joins,
+                     repair_advice)
 from .router import RoutePlan, route
 from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
 from .values import ValueIndex, ValueMatch, format_values, ground_values
@@ -126,7 +127,8 @@ class SQLMoEOrchestrator:
         examples = self.examples.most_similar(result.question, cfg.few_shot.count) if self.examples else []
         result.examples = len(examples)
         common_writer = dict(common, examples=format_examples(examples),
-                             sql_block=cfg.experts.sql_writer_format == "sql_block")
+                             sql_block=cfg.experts.sql_writer_format == "sql_block",
+                             advice=SEVERAL_MEASURES_ADVICE if result.plan.several_measures else "")
         plan_output = None
         if "planner" in result.plan.experts:
             step("planner")
@@ -147,8 +149,10 @@ class SQLMoEOrchestrator:
             writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common_writer))
             result.experts.append(writer)
             sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
-        while _needs_repair(report, result.repair_rounds) and result.repair_rounds < cfg.experts.max_repair_rounds:
+        warned = False  # warnings get one round of their own; errors get every round
+        while _needs_repair(report, warned) and result.repair_rounds < cfg.experts.max_repair_rounds:
             result.repair_rounds += 1
+            warned = warned or report.ok
             feedback = [str(i) for i in report.issues or report.warnings]
             fixed = self._mechanical_repair(sql, report, result.question)
             if fixed is not None:
@@ -158,8 +162,9 @@ class SQLMoEOrchestrator:
             result.repair_reasons.append("; ".join(feedback) + " -> back to the sql_writer")
             step(f"sql_writer (repair {result.repair_rounds})")
             try:
+                advice = repair_advice(sql, dialect, feedback)
                 writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, sql=sql,
-                                                                feedback=feedback, **common_writer),
+                                                                feedback=feedback + advice, **common_writer),
                                    temperature=0.5, seed=result.repair_rounds + 1)
             except ExpertOutputError as exc:  # keep the SQL we have; the checks' verdict on it stands
                 result.notes.append(f"repair round {result.repair_rounds} gave no usable SQL ({exc})")
@@ -178,10 +183,12 @@ class SQLMoEOrchestrator:
             result.explanation = "(no explanation: the validator expert gave no usable answer)"
         else:
             result.experts.append(validator)
-            result.explanation = validator.output["explanation"].strip()
+            result.explanation = _whole_sentences(validator.output["explanation"])
             revised = validator.output["revised_sql"].strip()
             if validator.output["verdict"] == "revise" and revised and _normal(revised, dialect) != _normal(compact, dialect):
-                report = self._adopt_revision(result, report, revised)
+                checked, report = report, self._adopt_revision(result, report, revised)
+                if report is not checked:  # the explanation was written about the SQL before the revision
+                    result.explanation = f"The validator expert revised the SQL. Before the revision: {result.explanation}"
         result.report, result.sql = report, report.sql
 
         if execute and report.ok and self.database is not None:
@@ -233,7 +240,7 @@ class SQLMoEOrchestrator:
         step("validator (tie-break)")
         shown = [f"{_compact(candidates[i].sql, self.config.dialect)}\nResult: {preview(candidates[i].result)}"
                  for i in options]
-        messages = build_messages("tie_break", **dict(common, examples="", sql_block=False), candidates=shown)
+        messages = build_messages("tie_break", **dict(common, examples="", sql_block=False, advice=""), candidates=shown)
         try:
             judge = self._ask("tie_break", messages)
         except ExpertOutputError as exc:
@@ -285,18 +292,23 @@ class SQLMoEOrchestrator:
 
     def _mechanical_repair(self, sql: str, report: ValidationReport, question: str):
         """A deterministic fix: for errors, MECHANICAL_REPAIRS; for unused joins, dropping them."""
+        dialect = self.config.dialect
         if report.ok:
-            if not any(w.stage == "unused_join" for w in report.warnings):
-                return None
-            aliases = unused_join_aliases(report.sql, self.catalog, self.config.dialect, question)
-            fixed = drop_joins(report.sql, self.config.dialect, aliases)
-            if fixed is not None:
-                new_report = self._check(fixed[0], question)
-                if new_report.ok and len(new_report.warnings) < len(report.warnings):
-                    return fixed[0], new_report, fixed[1]
+            stages = {w.stage for w in report.warnings}
+            attempts = []
+            if "unused_join" in stages:
+                attempts.append(drop_joins(report.sql, dialect,
+                                           unused_join_aliases(report.sql, self.catalog, dialect, question)))
+            if "fan_out" in stages:
+                attempts.append(preaggregate_fanned_joins(report.sql, dialect, self.catalog))
+            for fixed in attempts:
+                if fixed is not None:
+                    new_report = self._check(fixed[0], question)
+                    if new_report.ok and len(new_report.warnings) < len(report.warnings):
+                        return fixed[0], new_report, fixed[1]
             return None
         for repair in MECHANICAL_REPAIRS:
-            fixed = repair(sql, self.config.dialect, self.catalog)
+            fixed = repair(sql, dialect, self.catalog)
             if fixed is not None:
                 new_report = self._check(fixed[0], question)
                 if len(new_report.passed) > len(report.passed) or new_report.ok:
@@ -326,9 +338,16 @@ def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfi
     return SQLMoEOrchestrator(config, runner=runner)
 
 
-def _needs_repair(report: ValidationReport, rounds_done: int) -> bool:
+def _needs_repair(report: ValidationReport, warned: bool) -> bool:
     """Errors always go back to the writer; warnings get one round, since they may be intended."""
-    return not report.ok or (bool(report.warnings) and rounds_done == 0)
+    return not report.ok or (bool(report.warnings) and not warned)
+
+
+def _whole_sentences(text: str) -> str:
+    """Text cut at its contract's length limit, without the unfinished last sentence."""
+    text = " ".join(text.split())
+    end = text.rfind(". ")
+    return text if text.endswith((".", "!", "?")) or end < 0 else text[: end + 1]
 
 
 def _compact(sql: str, dialect: str) -> str:

@@ -11,6 +11,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 from .catalog import Catalog
+from .validator import repeats_rows
 
 
 def qualify_join_equated_columns(sql: str, dialect: str, catalog: Catalog) -> tuple[str, str] | None:
@@ -79,6 +80,104 @@ def requalify_misplaced_columns(sql: str, dialect: str, catalog: Catalog) -> tup
 
 
 MECHANICAL_REPAIRS = (qualify_join_equated_columns, requalify_misplaced_columns)
+
+_PRE_AGGREGABLE = (exp.Sum, exp.Min, exp.Max)
+
+
+def preaggregate_fanned_joins(sql: str, dialect: str, catalog: Catalog) -> tuple[str, str] | None:
+    """Aggregate a joined table by its join key before the join, when that join repeats other rows.
+
+    `SELECT m, SUM(o.total), SUM(r.amount) FROM orders o JOIN refunds r ON o.id = r.order_id GROUP BY m`
+    counts an order's total once per refund. Joining `(SELECT order_id, SUM(amount) AS amount FROM refunds
+    GROUP BY order_id)` instead keeps one row per order and leaves SUM(r.amount) unchanged. Applies only
+    where every use of the joined table outside its ON is SUM, MIN or MAX of one of its columns.
+    """
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return None
+    fixed = []
+    for select in list(tree.find_all(exp.Select)):
+        sources = {s.this.alias_or_name: s.this.name for s in
+                   [select.args.get("from_")] + list(select.args.get("joins") or [])
+                   if s is not None and isinstance(s.this, exp.Table) and catalog.table(s.this.name) is not None}
+        for join in select.args.get("joins") or []:
+            subquery = _preaggregated(select, join, sources, catalog)
+            if subquery is not None:
+                fixed.append(join.this.name)
+                join.set("this", subquery)
+    if not fixed:
+        return None
+    return tree.sql(dialect=dialect), f"aggregated {', '.join(fixed)} by the join key before joining (its rows " \
+                                      "repeated the other table's rows in the totals)"
+
+
+def _preaggregated(select: exp.Select, join: exp.Join, sources: dict[str, str], catalog: Catalog):
+    on, table = join.args.get("on"), join.this
+    if not isinstance(table, exp.Table) or table.alias_or_name not in sources or not isinstance(on, exp.EQ):
+        return None
+    alias = table.alias_or_name
+    sides = [c for c in (on.this, on.expression) if isinstance(c, exp.Column)]
+    owners = [_owner(c, sources, catalog) for c in sides]
+    if len(sides) != 2 or owners.count(alias) != 1 or None in owners:
+        return None
+    key, other = (sides[0].name, owners[1]) if owners[0] == alias else (sides[1].name, owners[0])
+    if not repeats_rows(catalog, table.name.lower(), sources[other].lower()):
+        return None
+    uses = [c for c in select.find_all(exp.Column) if c.find_ancestor(exp.Select) is select
+            and c.find_ancestor(exp.Join) is not join and _owner(c, sources, catalog) == alias]
+    if not uses or any(not isinstance(c.parent, _PRE_AGGREGABLE) or c.parent.find(exp.Distinct) for c in uses):
+        return None
+    functions: dict[str, type] = {}
+    for column in uses:
+        if functions.setdefault(column.name, type(column.parent)) is not type(column.parent):
+            return None  # SUM(x) and MAX(x) of one column would need two names
+    projections = [exp.column(key)] + [func(this=exp.column(name)).as_(name) for name, func in functions.items()]
+    source = table.copy()
+    source.set("alias", None)
+    inner = exp.select(*projections).from_(source).group_by(exp.column(key))
+    return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _owner(column: exp.Column, sources: dict[str, str], catalog: Catalog) -> str | None:
+    """The alias of the source a column belongs to: its qualifier, or the only source that has it."""
+    if column.table:
+        return column.table if column.table in sources else None
+    holders = [a for a, t in sources.items() if catalog.table(t).column(column.name) is not None]
+    return holders[0] if len(holders) == 1 else None
+
+
+FAN_OUT_ADVICE = ("To total columns of several tables per group (per month, per customer), aggregate each "
+                  "table in its own subquery grouped by that key, computed from the table's own columns (its "
+                  "own date, say), then join the subqueries on the key: joining the raw tables first repeats "
+                  "rows and inflates the totals.")
+
+# Given up front only when the router sees several measures in the question (router.several_measures):
+# in every prompt it made the small model write subqueries that simple Spider questions do not need.
+SEVERAL_MEASURES_ADVICE = (
+    "The question asks for several measures. If they come from different tables, do not join the raw tables "
+    "(that repeats rows and inflates the totals): aggregate each table on its own, by a key computed from its "
+    "own columns (its own date, say), then join the results on that key, like this:\n"
+    "WITH <first>_totals AS (SELECT <key expression on t1> AS <key>, SUM(<t1 column>) AS <first> FROM t1 "
+    "GROUP BY <key>),\n"
+    "<second>_totals AS (SELECT <key expression on t2> AS <key>, SUM(<t2 column>) AS <second> FROM t2 "
+    "GROUP BY <key>)\n"
+    "SELECT <first>_totals.<key>, <first>, <second> FROM <first>_totals LEFT JOIN <second>_totals USING (<key>)")
+
+
+def repair_advice(sql: str, dialect: str, feedback: list[str]) -> list[str]:
+    """Advice that fits the errors at hand, sent with them to the sql_writer.
+
+    Kept out of the writer's first prompt: on Spider the general advice made a small model write
+    subqueries that simple questions do not need (docs/benchmarks.md).
+    """
+    if not any("which the query does not join" in f or "is not in FROM or JOIN" in f for f in feedback):
+        return []
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return []
+    return [FAN_OUT_ADVICE] if tree.find(exp.AggFunc) is not None else []
 
 
 def drop_joins(sql: str, dialect: str, aliases: set[str]) -> tuple[str, str] | None:

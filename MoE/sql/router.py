@@ -23,11 +23,17 @@ SIGNALS: dict[str, tuple[str, ...]] = {
 }
 
 
+MEASURES = ("total", "totals", "sum", "average", "avg", "count", "how many", "number of", "revenue", "mean",
+            "median", "maximum", "minimum", "max", "min")
+_CONJUNCTION = re.compile(r"\b(?:and|as well as|along with)\b")
+
+
 @dataclass(frozen=True)
 class RoutePlan:
     experts: tuple[str, ...]
     complexity: int
     reasons: tuple[str, ...]
+    several_measures: bool = False  # "revenue and refund totals": the sql_writer is told how to avoid fan-out
 
     def describe(self) -> str:
         why = "; ".join(self.reasons) if self.reasons else "a simple lookup"
@@ -50,7 +56,14 @@ def route(question: str, linked: LinkedSchema, always_plan: bool = False, plan_t
     if always_plan and score < plan_threshold:
         reasons.append("planner forced by router.always_plan")
     experts = ("planner", "sql_writer", "validator") if plan else ("sql_writer", "validator")
-    return RoutePlan(experts, score, tuple(reasons))
+    return RoutePlan(experts, score, tuple(reasons), several_measures(question))
+
+
+def several_measures(question: str) -> bool:
+    """Measures on both sides of a conjunction ("monthly revenue and refund totals"): totals that may come
+    from different tables, where joining the tables before aggregating inflates them."""
+    parts = _CONJUNCTION.split(question.lower())
+    return sum(any(re.search(rf"\b{cue}\b", part) for cue in MEASURES) for part in parts) >= 2
 
 
 def _mentioned_tables(question: str, linked: LinkedSchema) -> list[str]:

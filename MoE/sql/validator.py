@@ -70,7 +70,7 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
     pretty = tree.sql(dialect=dialect, pretty=True)
 
     resolved = as_resolved(tree, catalog, dialect)
-    issues = catalog_issues(resolved, catalog, dialect)
+    issues = catalog_issues(resolved, catalog, dialect, question)
     if issues and database is not None and all(i.message.startswith(("column", "unknown column")) for i in issues):
         # sqlglot could not resolve a column; the database's binder is the authority and explains best
         runnable = safe if database.dialect == dialect else transpile(safe, dialect, database.dialect)
@@ -84,7 +84,7 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
     passed.append("catalog")
 
     scopes = scopes_of(resolved, catalog, dialect)
-    issues = join_issues(scopes, catalog)
+    issues = derived_table_issues(scopes, catalog) or join_issues(scopes, catalog)
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
@@ -140,7 +140,7 @@ def _mapping(catalog: Catalog, dialect: str) -> dict[str, dict[str, str]]:
     return mapping
 
 
-def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list[Issue]:
+def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str, question: str | None = None) -> list[Issue]:
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     issues = []
     for table in tree.find_all(exp.Table):
@@ -155,13 +155,13 @@ def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str) -> list
         qualify(tree.copy(), schema=_mapping(catalog, dialect), dialect=dialect, validate_qualify_columns=True,
                 quote_identifiers=False, identify=False)
     except OptimizeError as exc:
-        return [Issue("catalog", _column_message(str(exc), tree, catalog))]
+        return [Issue("catalog", _column_message(str(exc), tree, catalog, question))]
     except (SqlglotError, ValueError, KeyError):
         pass  # qualify cannot follow every dialect construct; the dry run still checks those
     return []
 
 
-def _column_message(error: str, tree: exp.Expression, catalog: Catalog) -> str:
+def _column_message(error: str, tree: exp.Expression, catalog: Catalog, question: str | None = None) -> str:
     match = re.search(r"(?:Unknown column: |Column ')([^'\s]+)", error)
     if not match:
         return error.split(". Line:")[0]
@@ -172,8 +172,11 @@ def _column_message(error: str, tree: exp.Expression, catalog: Catalog) -> str:
     close = difflib.get_close_matches(name.lower(), list(plain), n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(plain[c] for c in close)}?)" if close else ""
     elsewhere = [t.name for t in catalog.tables if t.column(name) is not None and t.name.lower() not in used]
-    if elsewhere and not close:
-        hint = f" ({name} is a column of {', '.join(elsewhere)}, which the query does not join)"
+    asked = set(tokens(question or ""))
+    elsewhere.sort(key=lambda table: not asked & set(tokens(table.replace("_", " "))))  # named tables first
+    if elsewhere:  # the exact name in a table left out is the likelier fix than a similar name
+        hint = f" ({name} is a column of {', '.join(elsewhere)}, which the query does not join" + \
+            (f"; or did you mean {', '.join(plain[c] for c in close)}?)" if close else ")")
     table = re.search(r"for table: '([^']+)'", error)
     if table:
         alias = table.group(1)
@@ -186,7 +189,30 @@ def _column_message(error: str, tree: exp.Expression, catalog: Catalog) -> str:
         return f"column '{name}' is ambiguous: tables {', '.join(holders)} all have it; qualify it"
     if not holders:
         return f"unknown column '{name}'{hint}"
+    local = _tables_of_scope_missing(tree, name, catalog)
+    if local:  # e.g. a CTE over refunds that uses orders' order_date
+        columns = {c.name.lower(): f"{t}.{c.name}" for t in local for c in catalog.table(t).columns}
+        close = difflib.get_close_matches(name.lower(), list(columns), n=2, cutoff=0.5)
+        mean = f"; did you mean {', '.join(columns[c] for c in close)}?" if close else ""
+        return f"{name} is not a column of {', '.join(local)}, the table(s) of the query part that uses it{mean}"
     return f"column '{name}' cannot be resolved where it is used{hint}"
+
+
+def _tables_of_scope_missing(tree: exp.Expression, name: str, catalog: Catalog) -> list[str]:
+    """The tables of the innermost SELECT (CTE, subquery) that uses `name` unqualified though none has it."""
+    try:
+        scopes = traverse_scope(tree)
+    except (SqlglotError, ValueError, KeyError):
+        return []
+    for scope in scopes:
+        sources = list(scope.selected_sources.values())
+        tables = [s.name for _, s in sources if isinstance(s, exp.Table) and catalog.table(s.name) is not None]
+        if not tables or len(tables) != len(sources):
+            continue
+        uses = any(c.name.lower() == name.lower() and not c.table for c in scope.columns)
+        if uses and all(catalog.table(t).column(name) is None for t in tables):
+            return tables
+    return []
 
 
 def _join_hint(missing: str, used: set[str], catalog: Catalog) -> str:
@@ -209,6 +235,28 @@ def scopes_of(tree: exp.Expression, catalog: Catalog, dialect: str) -> list:
         return traverse_scope(qualify_for_catalog(tree, catalog, dialect))
     except (SqlglotError, ValueError, KeyError):
         return []
+
+
+def derived_table_issues(scopes: list, catalog: Catalog) -> list[Issue]:
+    """A subquery in FROM sees only its own tables. DuckDB quietly binds an outer column there as an
+    implicit LATERAL join (`JOIN (SELECT ... FROM refunds WHERE YEAR(order_date) = 2024) r`), which runs
+    the subquery once per outer row and drops the outer filter the writer meant; other databases refuse it."""
+    issues = []
+    for scope in scopes:
+        if not scope.is_derived_table or isinstance(scope.expression.parent, exp.Lateral):
+            continue
+        tables = [source for _, source in scope.selected_sources.values() if isinstance(source, exp.Table)]
+        own = {c.name.lower() for t in tables if catalog.table(t.name) for c in catalog.table(t.name).columns}
+        if len(tables) != len(scope.selected_sources) or not own:
+            continue  # nested subqueries: sqlglot qualified what it could; the dry run checks the rest
+        own |= {p.alias_or_name.lower() for p in scope.expression.selects}
+        for column in scope.columns:
+            if not column.table and column.name.lower() not in own:
+                names = ", ".join(t.name for t in tables)
+                issues.append(Issue("catalog", f"{column.name} is not a column of {names}, the only table(s) of "
+                                               f"the subquery it is used in; a subquery in FROM sees only its own "
+                                               f"tables (filter in the outer query, or join the table inside)"))
+    return list({i.message: i for i in issues}.values())
 
 
 def join_issues(scopes: list, catalog: Catalog) -> list[Issue]:
@@ -256,7 +304,7 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
             for column in agg.find_all(exp.Column):
                 x = tables.get(column.table)
                 for alias, y in tables.items():
-                    if x and alias != column.table and y != x and _repeats(catalog, y, x):
+                    if x and alias != column.table and y != x and repeats_rows(catalog, y, x):
                         warnings.append(Issue("fan_out", f"{agg.sql(dialect)} runs after joining {y}, which repeats "
                                                          f"{x} rows; aggregate {x} and {y} in separate subqueries "
                                                          f"(or CTEs) and join their results"))
@@ -315,7 +363,7 @@ def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
     return False
 
 
-def _repeats(catalog: Catalog, y: str, x: str) -> bool:
+def repeats_rows(catalog: Catalog, y: str, x: str) -> bool:
     """Do rows of table y repeat rows of table x when joined along foreign keys?"""
     y_refs = {fk.ref_table.lower() for fk in catalog.table(y).foreign_keys}
     x_refs = {fk.ref_table.lower() for fk in catalog.table(x).foreign_keys}

@@ -1,6 +1,8 @@
+import pytest
+
 from MoE.sql.catalog import parse_ddl
 from MoE.sql.linking import link_schema, words
-from MoE.sql.router import route
+from MoE.sql.router import route, several_measures
 
 
 def test_words_singularise():
@@ -45,3 +47,16 @@ def test_router_threshold_and_forcing(catalog):
 def test_ddl_without_keys_still_links():
     catalog = parse_ddl("CREATE TABLE a (x INT); CREATE TABLE b (y INT);")
     assert {t.name for t in link_schema("x values", catalog, full_schema_max_columns=0).catalog.tables} == {"a"}
+
+
+@pytest.mark.parametrize("question, several", [
+    ("List monthly revenue and refund totals for 2024.", True),
+    ("What is the average and the maximum age of singers?", True),
+    ("Count the orders and sum the refunds per customer", True),
+    ("Show the name and the number of employees of each shop", False),
+    ("How many singers are there?", False),
+    ("List customers and their emails", False),
+])
+def test_several_measures_are_seen_on_both_sides_of_a_conjunction(question, several):
+    assert several_measures(question) is several
+

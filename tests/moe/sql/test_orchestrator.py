@@ -6,6 +6,7 @@ import pytest
 
 from MoE.sql import load_orchestrator, load_orchestrator_config
 from MoE.sql.guard import check_read_only
+from MoE.sql.repair import FAN_OUT_ADVICE, SEVERAL_MEASURES_ADVICE
 from support import REPO
 from scripted import scripted_runner
 
@@ -72,11 +73,35 @@ def test_mechanical_fix_needs_no_model_call():
 
 
 def test_fan_out_warning_gets_one_repair_round():
-    fanned = "SELECT SUM(o.total_amount), SUM(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id"
+    fanned = "SELECT SUM(o.total_amount), AVG(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id"
     orch, backend = orchestrator({"sql": fanned, "notes": ""}, {"sql": fanned, "notes": ""}, KEEP)
     result = orch.run("Revenue and refunds")
     assert result.ok and result.repair_rounds == 1 and result.report.warnings
     assert "fan_out" in backend.user_messages()[1]
+
+
+def test_fan_out_is_fixed_by_aggregating_the_joined_table_first():
+    fanned = "SELECT SUM(o.total_amount) AS revenue, SUM(r.amount) AS refunded FROM orders o " \
+             "JOIN refunds r ON r.order_id = o.order_id"
+    orch, backend = orchestrator({"sql": fanned, "notes": ""}, KEEP)
+    result = orch.run("Revenue and refunds", execute=True)
+    assert result.ok and not result.report.warnings and "mechanical fix: aggregated refunds" in result.repair_reasons[0]
+    assert len(backend.requests) == 2 and result.rows.columns == ("revenue", "refunded")
+    truth = orch.database.execute(
+        "SELECT (SELECT SUM(total_amount) FROM orders WHERE order_id IN (SELECT order_id FROM refunds)), "
+        "(SELECT SUM(amount) FROM refunds)", limit=1).rows[0]
+    assert [float(v) for v in result.rows.rows[0]] == pytest.approx([float(v) for v in truth])
+
+
+def test_an_error_round_does_not_use_up_the_warning_round():
+    missing = "SELECT SUM(total_amount), SUM(amount) FROM orders"
+    fanned = "SELECT SUM(o.total_amount), AVG(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id"
+    fixed = "SELECT (SELECT SUM(total_amount) FROM orders), (SELECT AVG(amount) FROM refunds)"
+    orch, backend = orchestrator(*({"sql": s, "notes": ""} for s in (missing, fanned, fixed)), KEEP,
+                                 experts={"max_repair_rounds": 3})
+    result = orch.run("Revenue and average refund")
+    assert result.ok and result.repair_rounds == 2 and not result.report.warnings
+    assert FAN_OUT_ADVICE in backend.user_messages()[1] and "[fan_out]" in backend.user_messages()[2]
 
 
 def test_unusable_json_is_retried_then_fails_cleanly():
@@ -159,3 +184,13 @@ def test_a_repair_round_without_sql_keeps_the_sql_we_have():
     result = orch.run("List customer names")
     assert not result.ok and "ful_name" in result.sql and result.error is None
     assert result.notes[0].startswith("repair round 1 gave no usable SQL")
+
+
+@pytest.mark.parametrize("question, advised", [("Monthly revenue and refund totals", True),
+                                               ("List all customer emails", False)])
+def test_the_writer_is_told_about_fan_out_only_for_several_measures(question, advised):
+    orch, backend = orchestrator({"sql": "SELECT email FROM customers", "notes": ""}, KEEP)
+    result = orch.run(question)
+    assert result.plan.several_measures is advised
+    assert (SEVERAL_MEASURES_ADVICE in backend.user_messages()[0]) is advised
+    assert SEVERAL_MEASURES_ADVICE not in backend.user_messages()[1]  # the validator's prompt

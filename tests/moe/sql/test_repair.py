@@ -1,7 +1,10 @@
 """Mechanical repairs: deterministic fixes for SQL that cannot run as written."""
 
+import pytest
+
 from MoE.sql.catalog import parse_ddl
-from MoE.sql.repair import drop_joins, qualify_join_equated_columns, requalify_misplaced_columns
+from MoE.sql.repair import (FAN_OUT_ADVICE, drop_joins, preaggregate_fanned_joins, qualify_join_equated_columns,
+                            repair_advice, requalify_misplaced_columns)
 
 DDL = ("CREATE TABLE teacher (teacher_id INT PRIMARY KEY, name TEXT, month INT);"
        "CREATE TABLE course_arrange (course_id INT, teacher_id INT REFERENCES teacher(teacher_id), grade INT, month INT);")
@@ -31,3 +34,39 @@ def test_drop_joins_removes_only_the_named_aliases():
     fixed, note = drop_joins(sql, "sqlite", {"b"})
     assert fixed == "SELECT a.name FROM teacher AS a" and note.endswith("course_arrange")
     assert drop_joins(sql, "sqlite", {"zzz"}) is None
+
+
+SHOP = parse_ddl("CREATE TABLE orders (order_id INT PRIMARY KEY, total DECIMAL, order_date DATE);"
+                 "CREATE TABLE refunds (refund_id INT PRIMARY KEY, order_id INT REFERENCES orders(order_id), "
+                 "amount DECIMAL, reason TEXT);", "duckdb")
+
+
+@pytest.mark.parametrize("sql, joined", [
+    ("SELECT SUM(o.total), SUM(r.amount) FROM orders o JOIN refunds r ON o.order_id = r.order_id",
+     "JOIN (SELECT order_id, SUM(amount) AS amount FROM refunds GROUP BY order_id) AS r ON"),
+    ("SELECT SUM(total), MAX(amount) FROM orders LEFT JOIN refunds ON refunds.order_id = orders.order_id",
+     "LEFT JOIN (SELECT order_id, MAX(amount) AS amount FROM refunds GROUP BY order_id) AS refunds ON"),
+])
+def test_a_fanned_out_join_is_aggregated_by_its_key_first(sql, joined):
+    fixed, note = preaggregate_fanned_joins(sql, "duckdb", SHOP)
+    assert joined in fixed and note.startswith("aggregated refunds by the join key")
+    assert fixed.startswith(sql.split(" FROM ")[0])  # the output columns keep their names
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT SUM(o.total), AVG(r.amount) FROM orders o JOIN refunds r ON o.order_id = r.order_id",   # AVG
+    "SELECT SUM(o.total), SUM(r.amount) FROM orders o JOIN refunds r ON o.order_id = r.order_id "
+    "WHERE r.reason = 'damaged'",                                                                     # used in WHERE
+    "SELECT r.reason, SUM(o.total) FROM orders o JOIN refunds r ON o.order_id = r.order_id GROUP BY 1",  # grouped by
+    "SELECT SUM(o.total), SUM(r.amount) FROM refunds r JOIN orders o ON o.order_id = r.order_id",   # parent joined
+    "SELECT SUM(o.total), SUM(r.amount), MAX(r.amount) FROM orders o JOIN refunds r ON o.order_id = r.order_id",
+])
+def test_no_pre_aggregation_where_it_could_change_the_answer(sql):
+    assert preaggregate_fanned_joins(sql, "duckdb", SHOP) is None
+
+
+def test_fan_out_advice_only_for_aggregates_missing_a_table():
+    missing = ["[catalog] unknown column 'amount' (amount is a column of refunds, which the query does not join)"]
+    assert repair_advice("SELECT SUM(amount) FROM orders", "duckdb", missing) == [FAN_OUT_ADVICE]
+    assert repair_advice("SELECT amount FROM orders", "duckdb", missing) == []
+    assert repair_advice("SELECT SUM(amount) FROM orders", "duckdb", ["[dry_run] syntax error"]) == []

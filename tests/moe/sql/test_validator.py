@@ -13,6 +13,8 @@ def issues(sql, catalog, duck=None, dialect="duckdb"):
     ("SELECT * FROM order_item", "unknown table 'order_item' (did you mean 'order_items'"),
     ("SELECT * FROM custmers", "unknown table 'custmers' (did you mean 'customers'"),
     ("SELECT order_items.product_id FROM orders", "table order_items is not in FROM or JOIN; add JOIN order_items ON"),
+    ("SELECT SUM(amount) FROM orders", "unknown column 'amount' (amount is a column of payments, refunds, which the "
+                                       "query does not join; or did you mean orders.total_amount?)"),
 ])
 def test_unknown_names_with_suggestions(sql, expected, catalog):
     found = issues(sql, catalog)
@@ -89,3 +91,25 @@ def test_without_a_database_the_checks_stay_static(catalog):
 def test_fan_out_warnings(sql, warned, catalog):
     report = validate_sql(sql, catalog, "duckdb")
     assert report.ok and bool(report.warnings) is warned, report.warnings
+
+
+def test_the_table_the_question_names_is_offered_first(catalog):
+    report = validate_sql("SELECT SUM(amount) FROM orders", catalog, "duckdb", question="Refund totals")
+    assert "amount is a column of refunds, payments, which the query does not join" in str(report.issues[0])
+
+
+def test_an_outer_column_inside_a_subquery_in_from_is_an_error(catalog, duck):
+    lateral = ("SELECT SUM(o.total_amount), SUM(r.amount) FROM orders o JOIN (SELECT order_id, SUM(amount) AS amount "
+               "FROM refunds WHERE YEAR(order_date) = 2024 GROUP BY order_id) r ON o.order_id = r.order_id")
+    found = issues(lateral, catalog, duck)  # DuckDB itself binds order_date as an implicit LATERAL join
+    assert len(found) == 1 and "order_date is not a column of refunds" in found[0], found
+    own = "SELECT r.m FROM (SELECT refund_date AS m FROM refunds ORDER BY m) r"
+    assert issues(own, catalog, duck) == []
+
+
+def test_a_column_missing_from_one_cte_names_that_cte_s_table(catalog):
+    sql = ("WITH a AS (SELECT order_date AS d, SUM(total_amount) AS x FROM orders GROUP BY 1), "
+           "b AS (SELECT order_date AS d, SUM(amount) AS y FROM refunds GROUP BY 1) SELECT * FROM a JOIN b USING (d)")
+    found = issues(sql, catalog)
+    assert found == ["[catalog] order_date is not a column of refunds, the table(s) of the query part that uses "
+                     "it; did you mean refunds.order_id, refunds.refund_date?"]
