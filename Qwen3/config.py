@@ -58,6 +58,9 @@ class TransformersConfig(_Section):
     trust_remote_code: bool = False
     batch_size: int = Field(default=8, gt=0)
     local_files_only: bool = False
+    # The decode engine (static KV cache, prefix reuse, CUDA graphs): auto = on CUDA devices only
+    engine: Literal["auto", "on", "off"] = "auto"
+    prefix_cache_mb: int = Field(default=1024, ge=0)
 
 
 class LlamaCppConfig(_Section):

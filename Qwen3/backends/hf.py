@@ -109,6 +109,20 @@ class TransformersGenerator:
         self.end_token_ids = sorted({vocab[t] for t in _END_TOKENS if t in vocab}
                                     | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set()))
         self._lltokenizer = None
+        self.engine = self._engine(settings)
+
+    def _engine(self, settings):
+        """The decode engine where it is asked for and supports the model, else None (generate() runs)."""
+        if settings.engine == "off" or (settings.engine == "auto" and self.device.type != "cuda"):
+            return None
+        from ..engine import DecodeEngine, EngineSettings, UnsupportedModel
+
+        try:
+            return DecodeEngine(self.model, self.end_token_ids, EngineSettings(prefix_cache_mb=settings.prefix_cache_mb))
+        except UnsupportedModel as exc:
+            if settings.engine == "on":
+                raise ModelLoadError(f"transformers.engine is 'on' but {exc}") from None
+            return None
 
     def render(self, request: ChatRequest) -> str:
         if self.config.chat_template == "auto" and self.tokenizer.chat_template:
@@ -141,6 +155,8 @@ class TransformersGenerator:
         return results
 
     def _generate_batch(self, prompts, sampling, max_new_tokens, stop, json_schema, seed, on_text):
+        if self.engine is not None:
+            return self._engine_batch(prompts, sampling, max_new_tokens, stop, json_schema, seed, on_text)
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
@@ -170,6 +186,30 @@ class TransformersGenerator:
         output = self.model.generate(**batch, **kwargs, stopping_criteria=StoppingCriteriaList())
         first_token_s = None if clock.first is None else clock.first - started
         return [self._finish(row[prompt_len:], stop, first_token_s) for row in output]
+
+    def _engine_batch(self, prompts, sampling, max_new_tokens, stop, json_schema, seed, on_text):
+        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        hook = None
+        if json_schema is not None:
+            hook = JsonLogitsProcessor(self.lltokenizer(), compile_json_grammar(json_schema), len(prompts),
+                                       self.end_token_ids[0])
+        streamer = None if on_text is None else _RowStreamer(self.tokenizer, len(prompts), self.end_token_ids, stop, on_text)
+        stopped = None
+        if stop:
+            def stopped(tokens: list[int]) -> bool:  # decode only the tail a stop string could end in
+                tail = self.tokenizer.decode(tokens[-(max(map(len, stop)) + 8):], skip_special_tokens=False)
+                return any(s in tail for s in stop)
+        results = self.engine.generate(ids, sampling, max_new_tokens, seed=seed, logits_hook=hook,
+                                       on_tokens=None if streamer is None else streamer.add, stopped=stopped)
+        if streamer is not None:
+            streamer.end()
+        texts = []
+        for result in results:
+            text = self.tokenizer.decode(result.tokens, skip_special_tokens=False)
+            cut = min((text.find(s) for s in stop if s in text), default=-1)
+            texts.append(TextResult(text[:cut] if cut >= 0 else text, "stop" if cut >= 0 else result.finish_reason,
+                                    len(result.tokens), result.first_token_s))
+        return texts
 
     def _finish(self, new_tokens: torch.Tensor, stop: Sequence[str], first_token_s: float | None) -> TextResult:
         ids = new_tokens.tolist()
@@ -234,6 +274,12 @@ class _RowStreamer:
                     self.done[row] = True
                     continue
                 self.tokens[row].append(token)
+            self._flush(row, final=False)
+
+    def add(self, row: int, tokens: list[int]) -> None:
+        """New tokens of one row (the decode engine's callback); the end token never comes here."""
+        if not self.done[row]:
+            self.tokens[row] += tokens
             self._flush(row, final=False)
 
     def end(self) -> None:

@@ -1,0 +1,237 @@
+"""The decode engine: prefill once, then one token per step from a static cache, on the device.
+
+    engine = DecodeEngine(model, end_token_ids=[eos])
+    [result] = engine.generate([prompt_ids], SamplingParams(temperature=0), max_new_tokens=256)
+
+A batch is left-padded into one StaticKVCache. Prompt tokens already seen (a shared schema and
+system prompt) are copied from the PrefixCache rather than computed. Each decode step - forward,
+presence penalty, sampling - stays on the device; on CUDA it is captured once as a CUDA graph and
+replayed. The host looks at the new tokens every `sync_every` steps to stream them and check for the
+end-of-turn token; rows that end early keep decoding junk until the whole batch is done, which is
+cheaper than reshaping the batch. A logits hook (JSON grammar masks) needs the host at every step
+and turns the graph off.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
+
+import torch
+
+from ..completion import SamplingParams
+from .forward import Qwen3Forward
+from .kv_cache import PrefixCache, StaticKVCache
+from .sampling import apply_presence_penalty, choose
+
+# (last tokens (batch, 1), logits (batch, vocab)) -> logits; e.g. Qwen3.structured.JsonLogitsProcessor
+LogitsHook = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+TokenCallback = Callable[[int, list[int]], None]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    prefix_cache_mb: int = 1024   # prompt prefixes kept for reuse; 0 turns reuse off
+    sync_every: int = 8           # decode steps between looks from the host (stop checks, streaming)
+    prefill_chunk: int = 1024     # prompt tokens per prefill pass (bounds the attention scores' memory)
+    length_bucket: int = 256      # cache lengths are rounded up to a multiple, so graphs get reused
+    cuda_graphs: bool = True
+
+
+@dataclass(frozen=True)
+class Generation:
+    tokens: list[int]             # without the end token
+    finish_reason: Literal["stop", "length"]
+    first_token_s: float
+    reused_prompt_tokens: int
+
+
+class DecodeEngine:
+    def __init__(self, model, end_token_ids: Sequence[int], settings: EngineSettings = EngineSettings()):
+        self.forward = Qwen3Forward(model)
+        self.end_token_ids = list(end_token_ids)
+        self.settings = settings
+        self.prefixes = PrefixCache(settings.prefix_cache_mb * 2**20) if settings.prefix_cache_mb else None
+        self.device = self.forward.device
+
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams, max_new_tokens: int,
+                 seed: int | None = None, logits_hook: LogitsHook | None = None,
+                 on_tokens: TokenCallback | None = None,
+                 stopped: Callable[[list[int]], bool] | None = None) -> list[Generation]:
+        """Continue every prompt (token ids) by up to max_new_tokens. `on_tokens(row, ids)` streams each
+        row's new tokens; `stopped(ids)` may end a row early (stop strings), checked as tokens arrive."""
+        if not prompts or any(len(p) == 0 for p in prompts):
+            raise ValueError("every prompt needs at least one token")
+        started = time.perf_counter()
+        batch, longest = len(prompts), max(len(p) for p in prompts)
+        bucket = self.settings.length_bucket
+        cache = self._cache(batch, -(-(longest + max_new_tokens) // bucket) * bucket)
+        cache.starts.copy_(torch.tensor([longest - len(p) for p in prompts]))
+        tokens = torch.zeros(batch, longest, dtype=torch.long)
+        for row, prompt in enumerate(prompts):
+            tokens[row, longest - len(prompt):] = torch.tensor(list(prompt))
+        tokens = tokens.to(self.device)
+        reused = self._reuse_prefixes(prompts, cache, longest)
+        logits = self._prefill(tokens, cache, longest - max(len(p) - r for p, r in zip(prompts, reused)), longest)
+        self._remember(prompts, cache, longest)
+
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device)
+            generator.manual_seed(seed)
+        state = _StepState.start(batch, self.forward.vocab_size, max_new_tokens, self.device)
+        if logits_hook is not None:
+            logits = logits_hook(tokens[:, -1:], logits)
+        state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty), sampling, generator), 0)
+        first_token_s = time.perf_counter() - started
+
+        step = self._step_fn(cache, sampling, generator, state, hooked=logits_hook is not None)
+        watcher = _StopWatcher(batch, self.end_token_ids, on_tokens, stopped)
+        for i in range(1, max_new_tokens):
+            if logits_hook is not None:
+                logits = self.forward(state.last[:, None], torch.tensor([longest + i - 1], device=self.device), cache)
+                logits = logits_hook(state.last[:, None], logits[:, -1])
+                state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty),
+                                    sampling, generator), i)
+            else:
+                step(longest + i - 1, i)
+            if (i + 1) % self.settings.sync_every == 0 or logits_hook is not None:
+                if watcher.update(state.generated[:, :i + 1]):
+                    break
+        else:
+            watcher.update(state.generated)
+        return [Generation(tokens, reason, first_token_s, r) for (tokens, reason), r in zip(watcher.results(), reused)]
+
+    def _cache(self, batch: int, max_len: int) -> StaticKVCache:
+        return self.forward.allocate(batch, max_len)
+
+    def _reuse_prefixes(self, prompts, cache: StaticKVCache, longest: int) -> list[int]:
+        reused = []
+        for row, prompt in enumerate(prompts):
+            prefix, n = self.prefixes.longest(tuple(prompt)) if self.prefixes is not None else (None, 0)
+            n = min(n, len(prompt) - 1)  # the last prompt token is always computed: its logits are needed
+            if prefix is not None and n > 0:
+                start = longest - len(prompt)
+                cache.keys[:, row, :, start:start + n] = prefix.keys[:, :, :n]
+                cache.values[:, row, :, start:start + n] = prefix.values[:, :, :n]
+            reused.append(max(n, 0))
+        return reused
+
+    def _prefill(self, tokens: torch.Tensor, cache: StaticKVCache, begin: int, end: int) -> torch.Tensor:
+        """Compute slots begin..end-1 for every row (a row's reused prefix may be recomputed, harmlessly)."""
+        logits = None
+        for lo in range(begin, end, self.settings.prefill_chunk):
+            hi = min(lo + self.settings.prefill_chunk, end)
+            logits = self.forward(tokens[:, lo:hi], torch.arange(lo, hi, device=self.device), cache)
+        return logits[:, -1]
+
+    def _remember(self, prompts, cache: StaticKVCache, longest: int) -> None:
+        if self.prefixes is None:
+            return
+        for row, prompt in enumerate(prompts):
+            start = longest - len(prompt)
+            self.prefixes.add(tuple(prompt), cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
+
+    def _step_fn(self, cache: StaticKVCache, sampling: SamplingParams, generator, state: "_StepState",
+                 hooked: bool) -> Callable[[int, int], None]:
+        def eager(slot: int, index: int) -> None:
+            logits = self.forward(state.last[:, None], torch.tensor([slot], device=self.device), cache)[:, -1]
+            state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty),
+                                sampling, generator), index)
+
+        if hooked or self.device.type != "cuda" or not self.settings.cuda_graphs:
+            return eager
+        captured = _CapturedStep(self.forward, cache, sampling, generator, state)
+        return captured.replay
+
+
+@dataclass
+class _StepState:
+    """What a step reads and writes, in fixed device buffers (so a captured graph can use them)."""
+
+    generated: torch.Tensor   # (batch, max_new_tokens) long
+    last: torch.Tensor        # (batch,) the most recent token of each row
+    seen: torch.Tensor        # (batch, vocab) bool, for the presence penalty
+
+    @classmethod
+    def start(cls, batch: int, vocab: int, max_new_tokens: int, device) -> "_StepState":
+        return cls(torch.zeros(batch, max_new_tokens, dtype=torch.long, device=device),
+                   torch.zeros(batch, dtype=torch.long, device=device),
+                   torch.zeros(batch, vocab, dtype=torch.bool, device=device))
+
+    def accept(self, tokens: torch.Tensor, index: int | torch.Tensor) -> None:
+        self.last.copy_(tokens)
+        self.seen.scatter_(1, tokens[:, None], True)
+        if isinstance(index, int):
+            self.generated[:, index] = tokens
+        else:
+            self.generated.index_copy_(1, index, tokens[:, None])
+
+
+class _CapturedStep:
+    """One decode step captured as a CUDA graph; replay() sets the slot and output index, then replays."""
+
+    def __init__(self, forward: Qwen3Forward, cache: StaticKVCache, sampling: SamplingParams, generator,
+                 state: _StepState):
+        device = forward.device
+        self.slot = torch.zeros(1, dtype=torch.long, device=device)
+        self.index = torch.zeros(1, dtype=torch.long, device=device)
+
+        def body() -> None:
+            logits = forward(state.last[:, None], self.slot, cache)[:, -1]
+            logits = apply_presence_penalty(logits, state.seen, sampling.presence_penalty)
+            state.accept(choose(logits, sampling, generator), self.index)
+
+        # Warm-up and capture run the body on the real buffers, at the cache's last slot: the junk written
+        # there is overwritten before any query can see it (the mask is causal); the step state is restored.
+        saved = (state.generated.clone(), state.last.clone(), state.seen.clone())
+        self.slot.fill_(cache.max_len - 1)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):  # CUDA graphs need a warm-up on a side stream
+            body()
+        torch.cuda.current_stream().wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        if generator is not None:
+            self.graph.register_generator_state(generator)
+        with torch.cuda.graph(self.graph):
+            body()
+        for buffer, copy in zip((state.generated, state.last, state.seen), saved):
+            buffer.copy_(copy)
+
+    def replay(self, slot: int, index: int) -> None:
+        self.slot.fill_(slot)
+        self.index.fill_(index)
+        self.graph.replay()
+
+
+class _StopWatcher:
+    """Looks at the generated tokens from the host: finds each row's end, streams what is new."""
+
+    def __init__(self, batch: int, end_token_ids: Sequence[int], on_tokens: TokenCallback | None,
+                 stopped: Callable[[list[int]], bool] | None = None):
+        self.end_ids, self.on_tokens, self.stopped = set(end_token_ids), on_tokens, stopped
+        self.tokens: list[list[int]] = [[] for _ in range(batch)]
+        self.ended = [False] * batch
+
+    def update(self, generated: torch.Tensor) -> bool:
+        """Take the rows' tokens so far; True when every row has ended."""
+        rows = generated.tolist()
+        for row, ids in enumerate(rows):
+            if self.ended[row]:
+                continue
+            new = ids[len(self.tokens[row]):]
+            end = next((k for k, t in enumerate(new) if t in self.end_ids), None)
+            if end is not None:
+                new, self.ended[row] = new[:end], True
+            self.tokens[row] += new
+            if new and self.on_tokens is not None:
+                self.on_tokens(row, new)
+            if new and self.stopped is not None and self.stopped(self.tokens[row]):
+                self.ended[row] = True
+        return all(self.ended)
+
+    def results(self) -> list[tuple[list[int], Literal["stop", "length"]]]:
+        return [(t, "stop" if e else "length") for t, e in zip(self.tokens, self.ended)]

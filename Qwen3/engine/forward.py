@@ -1,0 +1,99 @@
+"""Qwen3's forward pass for decoding, over the weights of a loaded transformers model.
+
+The same arithmetic as transformers' `modeling_qwen3.py` (RMSNorm, per-head q/k norms, rotary
+embeddings, grouped-query attention, SwiGLU MLP), but against a StaticKVCache with fixed shapes:
+a step reads the whole preallocated cache under a mask, so its tensors never change size and the
+step can be captured once in a CUDA graph. The modules are the loaded model's own; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .kv_cache import StaticKVCache
+
+_STATIC_ROPE = ("default", "linear", "yarn", "llama3")  # inverse frequencies fixed at load
+
+
+class UnsupportedModel(ValueError):
+    """The model is not one this engine runs; the caller falls back to generate()."""
+
+
+class Qwen3Forward:
+    def __init__(self, model):
+        config = model.config
+        if getattr(config, "model_type", "") not in ("qwen3", "qwen2"):
+            raise UnsupportedModel(f"the decode engine runs Qwen3 (and Qwen2) models, not {config.model_type!r}")
+        rotary = model.model.rotary_emb
+        if getattr(rotary, "rope_type", "default") not in _STATIC_ROPE:
+            raise UnsupportedModel(f"rope type {rotary.rope_type!r} changes with length; not supported")
+        if getattr(config, "use_sliding_window", False):
+            raise UnsupportedModel("sliding-window attention is not supported by the decode engine")
+        self.model = model
+        self.layers = model.model.layers
+        self.num_layers = len(self.layers)
+        attention = self.layers[0].self_attn
+        self.head_dim = attention.head_dim
+        self.num_heads = config.num_attention_heads
+        self.num_kv_heads = config.num_key_value_heads
+        self.scaling = attention.scaling
+        self.inv_freq = rotary.inv_freq
+        self.rope_scale = float(getattr(rotary, "attention_scaling", 1.0))
+        self.vocab_size = config.vocab_size
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model.model.embed_tokens.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.model.embed_tokens.weight.device
+
+    def allocate(self, batch: int, max_len: int) -> StaticKVCache:
+        return StaticKVCache.allocate(self.num_layers, batch, self.num_kv_heads, max_len, self.head_dim,
+                                      self.dtype, self.device)
+
+    def __call__(self, tokens: torch.Tensor, slots: torch.Tensor, cache: StaticKVCache,
+                 last_only: bool = True) -> torch.Tensor:
+        """Logits for `tokens` (batch, n) written at cache `slots` (n,); float32, last position only
+        unless last_only is False."""
+        hidden = self.model.model.embed_tokens(tokens)
+        cos, sin = self._rotary(cache.positions(slots), hidden.dtype)
+        mask = cache.attention_mask(slots)
+        for index, layer in enumerate(self.layers):
+            hidden = hidden + self._attention(layer.self_attn, layer.input_layernorm(hidden), cos, sin, mask,
+                                              cache, index, slots)
+            hidden = hidden + self._mlp(layer.mlp, layer.post_attention_layernorm(hidden))
+        if last_only:
+            hidden = hidden[:, -1:]
+        return self.model.lm_head(self.model.model.norm(hidden)).float()
+
+    def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        freqs = positions[..., None].float() * self.inv_freq.float()
+        angles = torch.cat((freqs, freqs), dim=-1)
+        return ((angles.cos() * self.rope_scale).to(dtype)[:, None], (angles.sin() * self.rope_scale).to(dtype)[:, None])
+
+    def _attention(self, attn, x, cos, sin, mask, cache: StaticKVCache, layer: int, slots) -> torch.Tensor:
+        batch, n, _ = x.shape
+        q = attn.q_proj(x).view(batch, n, -1, self.head_dim)
+        k = attn.k_proj(x).view(batch, n, -1, self.head_dim)
+        if hasattr(attn, "q_norm"):  # Qwen3 normalises each head's query and key; Qwen2 does not
+            q, k = attn.q_norm(q), attn.k_norm(k)
+        v = attn.v_proj(x).view(batch, n, -1, self.head_dim).transpose(1, 2)
+        q = _rotate(q.transpose(1, 2), cos, sin)
+        k = _rotate(k.transpose(1, 2), cos, sin)
+        cache.write(layer, slots, k, v)
+        out = F.scaled_dot_product_attention(q, cache.keys[layer], cache.values[layer], attn_mask=mask,
+                                             scale=self.scaling, enable_gqa=self.num_heads != self.num_kv_heads)
+        return attn.o_proj(out.transpose(1, 2).reshape(batch, n, -1))
+
+    @staticmethod
+    def _mlp(mlp, x: torch.Tensor) -> torch.Tensor:
+        return mlp.down_proj(mlp.act_fn(mlp.gate_proj(x)) * mlp.up_proj(x))
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin

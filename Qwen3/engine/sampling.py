@@ -1,0 +1,47 @@
+"""Next-token choice on the device: greedy, temperature, top-k, top-p, min-p and presence penalty.
+
+Everything is a tensor operation with fixed shapes and no host synchronisation, so it runs inside
+the captured decode step. The filters follow transformers' order (temperature, top-k, top-p, min-p)
+so a seeded engine samples from the same distribution as generate() with the same settings.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..completion import SamplingParams
+
+
+def apply_presence_penalty(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Subtract `penalty` from every token already generated in the row (`seen`: (batch, vocab) bool)."""
+    return logits - seen.to(logits.dtype) * penalty if penalty else logits
+
+
+def filter_logits(logits: torch.Tensor, sampling: SamplingParams) -> torch.Tensor:
+    """Temperature-scaled logits with the tokens outside top-k / top-p / min-p set to -inf."""
+    logits = logits / sampling.temperature
+    if sampling.top_k and sampling.top_k < logits.shape[-1]:
+        kth = torch.topk(logits, sampling.top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if sampling.top_p < 1.0:
+        ordered, order = torch.sort(logits, dim=-1, descending=False)
+        cumulative = ordered.softmax(dim=-1).cumsum(dim=-1)
+        drop = cumulative <= 1 - sampling.top_p
+        drop[..., -1:] = False  # the most likely token always stays
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    if sampling.min_p > 0.0:
+        probs = logits.softmax(dim=-1)
+        floor = probs.amax(dim=-1, keepdim=True) * sampling.min_p
+        logits = logits.masked_fill(probs < floor, float("-inf"))
+    return logits
+
+
+def choose(logits: torch.Tensor, sampling: SamplingParams, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(batch,) next tokens from (batch, vocab) float logits."""
+    if sampling.greedy:
+        return logits.argmax(dim=-1)
+    probs = filter_logits(logits, sampling).softmax(dim=-1)
+    # The exponential race: argmax(p / E) with E ~ Exp(1) is a draw from p, without torch.multinomial's
+    # host synchronisation on CUDA.
+    noise = torch.empty_like(probs).exponential_(1.0, generator=generator)
+    return (probs / noise).argmax(dim=-1)
