@@ -27,6 +27,10 @@ PUBLISHED = {  # (MSE, MAE), input 96, averaged over the four horizons; and H=96
     "ETTh1": {"DLinear": ((.386, .400), (.456, .452)), "PatchTST": ((.414, .419), (.469, .454))},
     "ETTm1": {"DLinear": ((.345, .372), (.403, .407)), "PatchTST": ((.329, .367), (.387, .400))},
 }
+PUBLISHED_LONG = {  # the same, with long inputs (../shared/data/README.md)
+    "ETTh1": {"PatchTST/64 (input 512)": ((.370, .400), (.413, .434)), "DLinear (input 336)": ((.375, .399), (.423, .437))},
+    "ETTm1": {"PatchTST/64 (input 512)": ((.293, .346), (.353, .382)), "DLinear (input 336)": ((.299, .343), (.357, .379))},
+}
 
 
 def naive_scores(dataset, period: int) -> dict[str, tuple[float, float]]:
@@ -44,7 +48,7 @@ def naive_scores(dataset, period: int) -> dict[str, tuple[float, float]]:
 def build(variant: str, horizon: int, seq_len: int, args):
     from MoE.time_series import ExpertConfig, RouterConfig, TimeSeriesMoE, default_experts
 
-    size = dict(d_model=args.d_model, n_heads=4, n_layers=args.layers, d_ff=2 * args.d_model, dropout=0.1,
+    size = dict(d_model=args.d_model, n_heads=4, n_layers=args.layers, d_ff=2 * args.d_model, dropout=args.dropout,
                 num_questions=8)
     experts = [ExpertConfig("raw_expert", "raw", **size)] if variant == "one_expert" else default_experts(**size)
     precision = "bf16" if torch.cuda.is_available() else "fp32"
@@ -89,6 +93,7 @@ def run_one(dataset: str, horizon: int, variant: str, args) -> dict:
     period = 24 * (4 if dataset.startswith("ETTm") else 1)
     return {"dataset": dataset, "horizon": horizon, "variant": variant, "mse": scores["mse"], "mae": scores["mae"],
             "epochs": len(result.history), "epoch_s": epoch_s, "memory": memory, "test_windows": len(test),
+            "val_mse": result.best_val_loss,
             "naive": naive_scores(test, period)}
 
 
@@ -104,6 +109,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--d-model", type=int, default=32)
     parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -114,7 +120,7 @@ def main() -> None:
             for variant in args.variants:
                 rows.append(run_one(dataset, horizon, variant, args))
                 r = rows[-1]
-                print(f"{dataset} H{horizon} {variant}: MSE {r['mse']:.3f} MAE {r['mae']:.3f} "
+                print(f"{dataset} H{horizon} {variant}: MSE {r['mse']:.3f} MAE {r['mae']:.3f} val {r['val_mse']:.3f} "
                       f"({r['epochs']} epochs, {r['epoch_s']:.0f} s/epoch)", flush=True)
     table = render(rows, args, time.perf_counter() - started)
     print(table)
@@ -128,28 +134,30 @@ def render(rows, args, seconds: float) -> str:
     memory_label = "CUDA peak (MB)" if torch.cuda.is_available() else "saved activations per step (MB)"
     command = (f"python benchmarks/ett.py --datasets {' '.join(args.datasets)} --horizons "
                f"{' '.join(map(str, args.horizons))} --variants {' '.join(args.variants)} --epochs {args.epochs} "
-               f"--d-model {args.d_model} --layers {args.layers} --seq-len {args.seq_len}")
+               f"--d-model {args.d_model} --layers {args.layers} --dropout {args.dropout} --lr {args.lr} "
+               f"--seq-len {args.seq_len}")
     lines = [f"### ETT, input {args.seq_len} ({datetime.date.today().isoformat()})", "",
              f"Command: `{command}`  ",
              f"Machine: {device}, torch {torch.__version__}, Python {platform.python_version()}; "
              f"seed {args.seed}, batch {args.batch_size}, lr {args.lr}, early stopping (patience {args.patience}); "
              f"total {seconds / 60:.0f} min.", "",
-             f"| data | H | model | MSE | MAE | repeat last | seasonal naive | epochs | s/epoch | {memory_label} |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"| data | H | model | MSE | MAE | validation MSE | repeat last | seasonal naive | epochs | s/epoch | {memory_label} |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         rl, sn = r["naive"]["repeat last"], r["naive"]["seasonal naive"]
-        lines.append(f"| {r['dataset']} | {r['horizon']} | {r['variant']} | {r['mse']:.3f} | {r['mae']:.3f} | "
+        lines.append(f"| {r['dataset']} | {r['horizon']} | {r['variant']} | {r['mse']:.3f} | {r['mae']:.3f} | {r['val_mse']:.3f} | "
                      f"{rl[0]:.3f}/{rl[1]:.3f} | {sn[0]:.3f}/{sn[1]:.3f} | {r['epochs']} | {r['epoch_s']:.0f} | "
                      f"{r['memory'] / 2**20:.0f} |")
     for dataset in args.datasets:
         mine = [r for r in rows if r["dataset"] == dataset and r["variant"] == "moe"]
         if len(mine) == 4:
-            mse, mae = (sum(r[k] for r in mine) / 4 for k in ("mse", "mae"))
-            lines.append(f"| {dataset} | avg | moe | {mse:.3f} | {mae:.3f} | | | | | |")
+            mse, mae, val = (sum(r[k] for r in mine) / 4 for k in ("mse", "mae", "val_mse"))
+            lines.append(f"| {dataset} | avg | moe | {mse:.3f} | {mae:.3f} | {val:.3f} | | | | | |")
     lines.append("")
-    for dataset, models in PUBLISHED.items():
+    published = PUBLISHED if args.seq_len == 96 else PUBLISHED_LONG
+    for dataset, models in published.items():
         if dataset in args.datasets:
-            lines.append(f"Published for {dataset} (input 96; H96 / average): " + "; ".join(
+            lines.append(f"Published for {dataset} (input {'96' if args.seq_len == 96 else 'as noted'}; H96 / average): " + "; ".join(
                 f"{name} {h96[0]:.3f}/{h96[1]:.3f} / {avg[0]:.3f}/{avg[1]:.3f}" for name, (h96, avg) in models.items()))
     return "\n".join(lines) + "\n"
 

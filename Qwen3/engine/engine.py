@@ -85,6 +85,8 @@ class DecodeEngine:
         if logits_hook is not None:
             logits = logits_hook(tokens[:, -1:], logits)
         state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty), sampling, generator), 0)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # once per call: the first token's time is real
         first_token_s = time.perf_counter() - started
 
         step = self._step_fn(cache, sampling, generator, state, hooked=logits_hook is not None)
