@@ -17,7 +17,8 @@ def index(tmp_path_factory):
     path = tmp_path_factory.mktemp("values") / "v.sqlite"
     with sqlite3.connect(path) as c:
         c.executescript(DDL + "INSERT INTO pets VALUES (1, 'dog', 'Rex', 10), (2, 'cat', 'Tom', 4), (3, 'dog', 'Max', 7);"
-                              "INSERT INTO countries VALUES ('FRA', 'France'), ('USA', 'United States');")
+                              "INSERT INTO countries VALUES ('FRA', 'France'), ('USA', 'United States'), ('ASI', 'Asia'), "
+                              "('ASN', 'Asan'), ('ARI', 'Arica'), ('AFR', 'Africa');")
     db = SQLAlchemyDatabase(f"sqlite:///{path}", 5)
     yield ValueIndex.build(parse_ddl(DDL, "sqlite"), db)
     db.close()
@@ -41,6 +42,12 @@ def test_close_spellings_are_offered_as_such(index):
     matches = ground_values("Which pets live in Frence?", index)
     assert [(m.value, m.exact, m.mention) for m in matches] == [("France", False, "Frence")]
     assert "question says 'Frence'" in str(matches[0])
+
+
+@pytest.mark.parametrize("word, value", [("Asian", "Asia"), ("African", "Africa")])
+def test_one_close_spelling_the_most_similar_from_the_start(word, value, index):
+    # 'Asan' is as similar to "Asian" as 'Asia' is, but starts differently; 'Arica' is less similar to "African"
+    assert [(m.value, m.exact) for m in ground_values(f"Pets from {word} countries", index)] == [(value, False)]
 
 
 def test_numbers_and_unrelated_words_do_not_match(index):
