@@ -85,7 +85,7 @@ def run_one(dataset: str, horizon: int, variant: str, args) -> dict:
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     result = fine_tune(model, loader, epochs=args.epochs, lr=args.lr, patience=args.patience, device=device,
-                       val_loader=DataLoader(val, batch_size=512), progress=False, seed=args.seed)
+                       lr_schedule=args.lr_schedule, loss=args.loss, val_loader=DataLoader(val, batch_size=512), progress=False, seed=args.seed)
     if device == "cuda":
         memory = torch.cuda.max_memory_allocated()
     scores = evaluate(model, DataLoader(test, batch_size=512), device)
@@ -107,6 +107,8 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-schedule", default="constant", choices=["constant", "halve", "cosine"])
+    parser.add_argument("--loss", default="mse", choices=["mse", "mae", "huber"], help="training loss")
     parser.add_argument("--d-model", type=int, default=32)
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--dropout", type=float, default=0.1)
@@ -135,11 +137,11 @@ def render(rows, args, seconds: float) -> str:
     command = (f"python benchmarks/ett.py --datasets {' '.join(args.datasets)} --horizons "
                f"{' '.join(map(str, args.horizons))} --variants {' '.join(args.variants)} --epochs {args.epochs} "
                f"--d-model {args.d_model} --layers {args.layers} --dropout {args.dropout} --lr {args.lr} "
-               f"--seq-len {args.seq_len}")
+               f"--lr-schedule {args.lr_schedule} --loss {args.loss} --seq-len {args.seq_len}")
     lines = [f"### ETT, input {args.seq_len} ({datetime.date.today().isoformat()})", "",
              f"Command: `{command}`  ",
              f"Machine: {device}, torch {torch.__version__}, Python {platform.python_version()}; "
-             f"seed {args.seed}, batch {args.batch_size}, lr {args.lr}, early stopping (patience {args.patience}); "
+             f"seed {args.seed}, batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), {args.loss} loss, early stopping (patience {args.patience}); "
              f"total {seconds / 60:.0f} min.", "",
              f"| data | H | model | MSE | MAE | validation MSE | repeat last | seasonal naive | epochs | s/epoch | {memory_label} |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

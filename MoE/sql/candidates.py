@@ -19,6 +19,7 @@ class Candidate:
     sql: str
     report: ValidationReport
     result: QueryResult | None = None   # None: failed its checks or its execution
+    prompt: str = "planned"             # which sql_writer prompt wrote it (ExpertsConfig.candidate_prompts)
 
     @property
     def usable(self) -> bool:

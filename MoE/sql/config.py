@@ -84,7 +84,10 @@ class ExpertsConfig(_Section):
     # always: also when it passed every check (for strong models)
     validator_revises: Literal["on_failure", "always"] = "on_failure"
     candidates: int = Field(default=1, ge=1, le=9)          # SQL candidates the sql_writer writes
-    candidate_temperature: float = Field(default=0.8, ge=0)  # for every candidate after the first (greedy) one
+    # candidate k is written from prompt k % len(candidate_prompts): "planned" (the plan and the value hints)
+    # or "direct" (the question and the schema alone); the first of each prompt is greedy, later ones sampled
+    candidate_prompts: tuple[Literal["planned", "direct"], ...] = Field(default=("planned", "direct"), min_length=1)
+    candidate_temperature: float = Field(default=0.8, ge=0)  # for every candidate after the first of its prompt
 
 
 class ValuesConfig(_Section):

@@ -199,12 +199,16 @@ class SQLMoEOrchestrator:
         """Several sql_writer candidates, checked and executed; the answer their results agree on."""
         cfg = self.config.experts
         candidates: list[Candidate] = []
+        prompts = cfg.candidate_prompts
         for k in range(cfg.candidates):
             if k:
                 step(f"sql_writer (candidate {k + 1})")
+            direct = prompts[k % len(prompts)] == "direct"  # a second view of the question: no plan, no hints
+            messages = build_messages("sql_writer", **dict(common, values="", advice="")) if direct else \
+                build_messages("sql_writer", plan=plan_output, **common)
             try:
-                writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common),
-                                   temperature=None if k == 0 else cfg.candidate_temperature, seed=k + 1)
+                writer = self._ask("sql_writer", messages,
+                                   temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1)
             except ExpertOutputError as exc:
                 result.notes.append(f"candidate {k + 1}: {exc}")
                 continue
@@ -219,7 +223,7 @@ class SQLMoEOrchestrator:
                     rows = self.database.execute(self._runnable(report.sql), limit=self.config.safety.row_limit)
                 except DatabaseError:
                     rows = None
-            candidates.append(Candidate(report.sql if report.ok else sql, report, rows))
+            candidates.append(Candidate(report.sql if report.ok else sql, report, rows, prompts[k % len(prompts)]))
         if not candidates:
             raise ExpertOutputError("the sql_writer gave no usable candidate")
         groups = agreement_groups(candidates)
@@ -228,7 +232,7 @@ class SQLMoEOrchestrator:
         if len(top) > 1:
             chosen = self._break_tie(result, [g[0] for g in top], candidates, common, step)
         votes = {i: len(g) for g in groups for i in g}
-        result.candidates = [{"sql": c.sql, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
+        result.candidates = [{"sql": c.sql, "prompt": c.prompt, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
                               "votes": votes.get(i, 0), "chosen": i == chosen} for i, c in enumerate(candidates)]
         how = "validator broke a tie" if len(top) > 1 else f"{votes.get(chosen, 0)} of {len(candidates)} agree"
         result.notes.append(f"candidate {chosen + 1} of {len(candidates)} chosen ({how})")

@@ -23,6 +23,9 @@ from .decomposition import decompose
 from .experts import Expert
 
 
+LOSSES = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss, "huber": nn.functional.huber_loss}
+
+
 @dataclass
 class MoEOutput:
     prediction: torch.Tensor            # (B, H) for a single target channel given as an int, else (B, H, C_out)
@@ -91,12 +94,14 @@ class TimeSeriesMoE(nn.Module):
             prediction = prediction.squeeze(-1)
         return MoEOutput(prediction, weights, stacked, norms)
 
-    def loss(self, output: MoEOutput, target: torch.Tensor) -> torch.Tensor:
-        """MSE of the mixture, plus each expert's own MSE (weighted by aux_loss_weight) so each can stand alone."""
+    def loss(self, output: MoEOutput, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+        """The mixture's error, plus each expert's own (weighted by aux_loss_weight) so each can stand alone.
+        kind: "mse", "mae" (robust to the outliers and level shifts of real series) or "huber" (delta 1)."""
+        error = LOSSES[kind]
         target = target.to(output.proposals.dtype)
         full = target.unsqueeze(-1) if self.univariate else target
-        mixture = torch.mean((output.prediction - target) ** 2)
-        experts = torch.mean((output.proposals - full.unsqueeze(1)) ** 2)
+        mixture = error(output.prediction, target)
+        experts = error(output.proposals, full.unsqueeze(1).expand_as(output.proposals))
         return mixture + self.router_config.aux_loss_weight * experts
 
     def debate_log(self, output: MoEOutput, sample: int = 0) -> list[dict]:

@@ -12,6 +12,7 @@ averages the validation loss across ranks, and only rank 0 writes checkpoints an
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import tempfile
@@ -25,9 +26,14 @@ import torch
 import torch.distributed as dist
 
 from .config import ExpertConfig, RouterConfig
-from .model import TimeSeriesMoE
+from .model import LOSSES, TimeSeriesMoE
 
 CHECKPOINT_FORMAT = 1
+LR_SCHEDULES = {  # epoch, epochs -> factor on the base learning rate; a function of the epoch, so resuming needs no state
+    "constant": lambda epoch, epochs: 1.0,
+    "halve": lambda epoch, epochs: 0.5 ** epoch,
+    "cosine": lambda epoch, epochs: 0.5 * (1 + math.cos(math.pi * epoch / epochs)),
+}
 
 
 @dataclass
@@ -41,7 +47,16 @@ class TrainResult:
 def fine_tune(model: TimeSeriesMoE, loader, *, epochs: int = 5, lr: float = 1e-3, weight_decay: float = 1e-4,
               val_loader=None, patience: int = 3, clip_norm: float = 1.0, device: str | torch.device | None = None,
               checkpoint_path: str | Path | None = None, resume: bool = False, seed: int = 0,
-              progress: bool = True, normalizer: dict | None = None) -> TrainResult:
+              progress: bool = True, normalizer: dict | None = None, lr_schedule: str = "constant",
+              loss: str = "mse") -> TrainResult:
+    """Train `model` for up to `epochs`; with `val_loader`, stop after `patience` epochs without a better
+    validation MSE and end on the best epoch's weights. `lr_schedule`: "constant", "halve" (the learning
+    rate halves every epoch, as in the Informer/Autoformer ETT recipes) or "cosine" (down to 0 over `epochs`).
+    `loss`: the training loss, "mse", "mae" or "huber"; validation and early stopping always use MSE."""
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {lr_schedule!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(device)
     distributed = dist.is_available() and dist.is_initialized()
@@ -63,6 +78,8 @@ def fine_tune(model: TimeSeriesMoE, loader, *, epochs: int = 5, lr: float = 1e-3
 
     for epoch in range(start_epoch, epochs):
         _seed_everything(seed + epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * LR_SCHEDULES[lr_schedule](epoch, epochs)
         if hasattr(getattr(loader, "sampler", None), "set_epoch"):
             loader.sampler.set_epoch(epoch)
         started, seen, total = time.perf_counter(), 0, 0.0
@@ -72,19 +89,19 @@ def fine_tune(model: TimeSeriesMoE, loader, *, epochs: int = 5, lr: float = 1e-3
             window, target = window.to(device), target.to(device)
             meta = metadata.to(device) if metadata.numel() else None
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                loss = model.loss(trainable(window, meta), target)
+                batch_loss = model.loss(trainable(window, meta), target, loss)
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(batch_loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
             scaler.step(optimizer)
             scaler.update()
             seen += len(window)
-            total += float(loss.detach()) * len(window)
+            total += float(batch_loss.detach()) * len(window)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{total / seen:.4f}", samples_s=f"{seen / (time.perf_counter() - started):.0f}")
         seconds = time.perf_counter() - started
-        entry = {"epoch": epoch, "train_loss": total / max(seen, 1), "seconds": seconds,
+        entry = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / max(seen, 1), "seconds": seconds,
                  "samples_per_s": seen / max(seconds, 1e-9)}
         if val_loader is not None:
             entry["val_loss"] = evaluate(model, val_loader, device)["mse"]

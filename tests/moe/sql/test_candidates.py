@@ -69,7 +69,33 @@ def test_the_agreeing_candidates_win():
     assert [c["votes"] for c in result.candidates] == [1, 2, 2] and result.candidates[1]["chosen"]
     assert result.notes[-1] == "candidate 2 of 3 chosen (2 of 3 agree)"
     temperatures = [r.sampling.temperature for r in backend.requests[:3]]
-    assert temperatures[0] == 0.0 and temperatures[1:] == [0.8, 0.8]
+    assert temperatures == [0.0, 0.0, 0.8]  # the first of each prompt (planned, direct) is greedy
+    assert [c["prompt"] for c in result.candidates] == ["planned", "direct", "planned"]
+
+
+PLAN = {"intent": "emails", "tables": ["customers"], "joins": [], "filters": [], "grouping": [], "ordering": [],
+        "steps": ["select email"]}
+
+
+def test_the_direct_candidate_sees_neither_plan_nor_value_hints():
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"always_plan": True}, "experts": {"candidates": 2}})
+    a = "SELECT email FROM customers WHERE segment = 'business'"
+    runner, backend = scripted_runner(PLAN, block(a), block(a), KEEP)
+    result = load_orchestrator(config, runner=runner).run("List the emails of Business customers")
+    planned, direct = backend.user_messages()[1:3]
+    assert "Plan:" in planned and "'business'" in planned
+    assert "Plan:" not in direct and "as the database spells them" not in direct
+    assert result.ok and result.notes[-1] == "candidate 1 of 2 chosen (2 of 2 agree)"
+
+
+def test_candidate_prompts_can_be_one_view_only():
+    a, b = "SELECT email FROM customers", "SELECT customer_id FROM customers"
+    orch, backend = orchestrator(block(a), block(b), block(a), KEEP, candidates=3, candidate_prompts=["planned"])
+    result = orch.run("List all customer emails")
+    assert [r.sampling.temperature for r in backend.requests[:3]] == [0.0, 0.8, 0.8]
+    assert result.candidates[0]["chosen"] and result.candidates[0]["votes"] == 2
 
 
 def test_the_validator_breaks_a_tie():

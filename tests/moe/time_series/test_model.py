@@ -42,6 +42,18 @@ def test_prediction_is_the_weighted_proposals():
     assert torch.allclose(out.prediction, torch.einsum("be,behc->bhc", out.weights, out.proposals), atol=1e-6)
 
 
+def test_loss_kinds_on_known_errors():
+    from MoE.time_series.model import MoEOutput
+
+    m = model(target_channels=0, router=RouterConfig(precision="fp32", aux_loss_weight=0.5))
+    target = torch.zeros(1, 2)
+    proposals = torch.tensor([2.0, 2.0, 0.0, 0.0, 4.0, 4.0]).reshape(1, 3, 2, 1)  # errors 2, 0, 4 per expert
+    out = MoEOutput(torch.full((1, 2), 2.0), torch.full((1, 3), 1 / 3), proposals, [])
+    assert float(m.loss(out, target)) == pytest.approx(4 + 0.5 * (4 + 0 + 16) / 3)
+    assert float(m.loss(out, target, "mae")) == pytest.approx(2 + 0.5 * (2 + 0 + 4) / 3)
+    assert float(m.loss(out, target, "huber")) == pytest.approx(1.5 + 0.5 * (1.5 + 0 + 3.5) / 3)
+
+
 def test_sequential_equals_parallel():
     torch.manual_seed(0)
     seq = model(router=RouterConfig(precision="fp32", sequential=True)).train()

@@ -56,6 +56,40 @@ def test_resume_continues_the_same_run(tmp_path):
         assert torch.allclose(a, b)
 
 
+def test_learning_rate_schedules():
+    lrs = {}
+    for schedule in ("constant", "halve", "cosine"):
+        model, train, _ = setup()
+        lrs[schedule] = [h["lr"] for h in fine_tune(model, train, epochs=3, lr=0.01, lr_schedule=schedule,
+                                                    progress=False).history]
+    assert lrs["constant"] == [0.01] * 3
+    assert lrs["halve"] == pytest.approx([0.01, 0.005, 0.0025])
+    assert lrs["cosine"] == pytest.approx([0.01, 0.0075, 0.0025])
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        fine_tune(setup()[0], train, lr_schedule="linear", progress=False)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        fine_tune(setup()[0], train, loss="l2", progress=False)
+
+
+def test_mae_loss_trains_and_validates_on_mse():
+    model, train, val = setup()
+    before = evaluate(model, val)["mse"]
+    result = fine_tune(model, train, epochs=2, val_loader=val, loss="mae", progress=False)
+    assert result.history[-1]["val_loss"] < before
+    assert result.best_val_loss == pytest.approx(evaluate(model, val)["mse"])
+
+
+def test_resume_keeps_the_schedule(tmp_path):
+    full, train, val = setup()
+    uninterrupted = fine_tune(full, train, epochs=3, val_loader=val, lr_schedule="halve", progress=False)
+    part, train, val = setup()
+    path = tmp_path / "run.pt"
+    fine_tune(part, train, epochs=1, val_loader=val, lr_schedule="halve", checkpoint_path=path, progress=False)
+    resumed = fine_tune(setup(seed=7)[0], train, epochs=3, val_loader=val, lr_schedule="halve", checkpoint_path=path,
+                        resume=True, progress=False)
+    assert [round(h["val_loss"], 6) for h in resumed.history] == [round(h["val_loss"], 6) for h in uninterrupted.history]
+
+
 def test_early_stopping_restores_the_best_weights():
     model, train, val = setup()
     result = fine_tune(model, train, epochs=10, lr=0.0, val_loader=val, patience=2, progress=False)
