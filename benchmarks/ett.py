@@ -35,7 +35,7 @@ PUBLISHED_LONG = {  # the same, with long inputs (../shared/data/README.md)
 
 def naive_scores(dataset, period: int) -> dict[str, tuple[float, float]]:
     sums = {"repeat last": [0.0, 0.0], "seasonal naive": [0.0, 0.0]}
-    for window, target, _ in DataLoader(dataset, batch_size=1024):
+    for window, target, *_ in DataLoader(dataset, batch_size=1024):
         guesses = {"repeat last": window[:, -1:].expand_as(target),
                    "seasonal naive": window[:, -period:].repeat(1, -(-dataset.horizon // period), 1)[:, :dataset.horizon]}
         for name, guess in guesses.items():
@@ -45,14 +45,14 @@ def naive_scores(dataset, period: int) -> dict[str, tuple[float, float]]:
     return {k: (v[0] / count, v[1] / count) for k, v in sums.items()}
 
 
-def build(variant: str, horizon: int, seq_len: int, args):
+def build(variant: str, horizon: int, seq_len: int, args, cycle_length: int = 0):
     from MoE.time_series import ExpertConfig, RouterConfig, TimeSeriesMoE, default_experts
 
     size = dict(d_model=args.d_model, n_heads=4, n_layers=args.layers, d_ff=2 * args.d_model, dropout=args.dropout,
                 num_questions=8)
     experts = [ExpertConfig("raw_expert", "raw", **size)] if variant == "one_expert" else default_experts(**size)
     precision = "bf16" if torch.cuda.is_available() else "fp32"
-    router = RouterConfig(precision=precision, sequential=variant != "all_at_once")
+    router = RouterConfig(precision=precision, sequential=variant != "all_at_once", cycle_length=cycle_length)
     return TimeSeriesMoE(experts, router, seq_len=seq_len, horizon=horizon, input_dim=7)
 
 
@@ -64,21 +64,24 @@ def activation_bytes(model, loader) -> int:
         total += t.numel() * t.element_size()
         return t
 
-    window, target, _ = next(iter(loader))
+    window, target, _, *phase = next(iter(loader))
     model.train()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model.loss(model(window), target).backward()
+        model.loss(model(window, None, *phase), target).backward()
     model.zero_grad(set_to_none=True)
     return total
 
 
 def run_one(dataset: str, horizon: int, variant: str, args) -> dict:
-    from MoE.time_series import TimeSeriesWindowDataset, evaluate, fine_tune, load_table, standard_splits
+    from MoE.time_series import TimeSeriesWindowDataset, cycle_phases, evaluate, fine_tune, load_table, standard_splits
 
     torch.manual_seed(args.seed)
     splits = standard_splits(load_table(DATA / f"{dataset}.csv"), seq_len=args.seq_len)
-    train, val, test = (TimeSeriesWindowDataset(s, args.seq_len, horizon) for s in (splits.train, splits.val, splits.test))
-    model = build(variant, horizon, args.seq_len, args)
+    period = 24 * (4 if dataset.startswith("ETTm") else 1)  # steps per day
+    cycle = period if args.cycle else 0
+    train, val, test = (TimeSeriesWindowDataset(s, args.seq_len, horizon, phases=cycle_phases(t, cycle) if cycle else None)
+                        for s, t in zip((splits.train, splits.val, splits.test), splits.timestamps))
+    model = build(variant, horizon, args.seq_len, args, cycle)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     loader = DataLoader(train, batch_size=args.batch_size, shuffle=True)
     memory = activation_bytes(model, loader) if device == "cpu" else None
@@ -90,7 +93,6 @@ def run_one(dataset: str, horizon: int, variant: str, args) -> dict:
         memory = torch.cuda.max_memory_allocated()
     scores = evaluate(model, DataLoader(test, batch_size=512), device)
     epoch_s = sum(h["seconds"] for h in result.history) / len(result.history)
-    period = 24 * (4 if dataset.startswith("ETTm") else 1)
     return {"dataset": dataset, "horizon": horizon, "variant": variant, "mse": scores["mse"], "mae": scores["mae"],
             "epochs": len(result.history), "epoch_s": epoch_s, "memory": memory, "test_windows": len(test),
             "val_mse": result.best_val_loss,
@@ -112,6 +114,7 @@ def main() -> None:
     parser.add_argument("--d-model", type=int, default=32)
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--cycle", action="store_true", help="learn a daily cycle (RouterConfig.cycle_length)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -137,11 +140,12 @@ def render(rows, args, seconds: float) -> str:
     command = (f"python benchmarks/ett.py --datasets {' '.join(args.datasets)} --horizons "
                f"{' '.join(map(str, args.horizons))} --variants {' '.join(args.variants)} --epochs {args.epochs} "
                f"--d-model {args.d_model} --layers {args.layers} --dropout {args.dropout} --lr {args.lr} "
-               f"--lr-schedule {args.lr_schedule} --loss {args.loss} --seq-len {args.seq_len}")
+               f"--lr-schedule {args.lr_schedule} --loss {args.loss} --seq-len {args.seq_len}" + " --cycle" * args.cycle)
     lines = [f"### ETT, input {args.seq_len} ({datetime.date.today().isoformat()})", "",
              f"Command: `{command}`  ",
              f"Machine: {device}, torch {torch.__version__}, Python {platform.python_version()}; "
-             f"seed {args.seed}, batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), {args.loss} loss, early stopping (patience {args.patience}); "
+             f"seed {args.seed}, batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), {args.loss} loss, "
+             f"{'learned daily cycle, ' if args.cycle else ''}early stopping (patience {args.patience}); "
              f"total {seconds / 60:.0f} min.", "",
              f"| data | H | model | MSE | MAE | validation MSE | repeat last | seasonal naive | epochs | s/epoch | {memory_label} |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -109,7 +109,7 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
             orchestrators: dict[tuple[str, str], SQLMoEOrchestrator], timeout_s: float) -> dict[str, Any]:
     started = time.perf_counter()
     db_path = dataset.database_path(q.db_id)
-    rounds, notes, error = 0, [], None
+    rounds, notes, error, candidates = 0, [], None, []
     if mode == "single_shot":
         sql, tokens = single_shot_sql(runner, dataset.ddl(q.db_id), q.question, q.evidence)
     else:
@@ -119,11 +119,16 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
             orchestrators[key] = SQLMoEOrchestrator(config, runner)
         result = orchestrators[key].run(q.question, extra_context=q.evidence)
         sql, tokens, rounds, notes, error = result.sql, result.tokens, result.repair_rounds, result.notes, result.error
+        candidates = result.candidates
     seconds = time.perf_counter() - started
     match, exec_error = execution_match(db_path, q.gold, sql, timeout_s)
-    return {"mode": mode, "index": q.index, "db_id": q.db_id, "hardness": q.hardness, "question": q.question,
-            "gold": q.gold, "prediction": sql, "match": match, "error": error or exec_error, "rounds": rounds,
-            "notes": notes, "tokens": tokens, "seconds": round(seconds, 2)}
+    record = {"mode": mode, "index": q.index, "db_id": q.db_id, "hardness": q.hardness, "question": q.question,
+              "gold": q.gold, "prediction": sql, "match": match, "error": error or exec_error, "rounds": rounds,
+              "notes": notes, "tokens": tokens, "seconds": round(seconds, 2)}
+    if candidates:  # each candidate scored too: how often selection missed a right answer it had
+        record["candidates"] = [dict(c, match=execution_match(db_path, q.gold, c["sql"], timeout_s)[0])
+                                for c in candidates]
+    return record
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -146,6 +151,9 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "tokens": sum(r["tokens"]["prompt"] + r["tokens"]["completion"] for r in rows) / len(rows),
             "errors": sum(1 for r in rows if r["error"]),
         }
+        if any("candidates" in r for r in rows):
+            summary[mode]["any_candidate"] = execution_accuracy(
+                [r["match"] or any(c["match"] for c in r.get("candidates", ())) for r in rows])
     return summary
 
 
@@ -163,4 +171,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append("| seconds per question | " + " | ".join(f"{summary[m]['seconds']:.1f}" for m in modes) + " |")
     lines.append("| tokens per question | " + " | ".join(f"{summary[m]['tokens']:.0f}" for m in modes) + " |")
     lines.append("| no SQL or SQL error | " + " | ".join(str(summary[m]["errors"]) for m in modes) + " |")
+    if any("any_candidate" in summary[m] for m in modes):
+        lines.append("| some candidate right (selection's ceiling) | " + " | ".join(
+            f"{summary[m]['any_candidate']:.1f}" if "any_candidate" in summary[m] else "" for m in modes) + " |")
     return "\n".join(lines)

@@ -61,6 +61,7 @@ class RouterConfig:
     aux_loss_weight: float = 0.3      # each expert is also trained as a standalone forecaster
     trend_kernel: int = 25            # moving-average window of the trend component
     seasonal_kernel: int = 5          # smoothing of the seasonal component
+    cycle_length: int = 0             # > 0: learn a periodic profile of this many steps (cycle.py); needs phases
 
     def __post_init__(self):
         if self.precision not in ("fp16", "bf16", "fp32"):
@@ -69,6 +70,8 @@ class RouterConfig:
             raise ValueError("RouterConfig: temperature and hidden_dim must be positive, metadata_dim >= 0")
         if self.trend_kernel < 1 or self.seasonal_kernel < 1:
             raise ValueError("RouterConfig: trend_kernel and seasonal_kernel must be >= 1")
+        if self.cycle_length < 0 or self.cycle_length == 1:
+            raise ValueError(f"RouterConfig: cycle_length must be 0 (off) or >= 2, got {self.cycle_length}")
 
 
 def default_experts(**overrides) -> list[ExpertConfig]:

@@ -52,11 +52,13 @@ class TimeSeriesWindowDataset(Dataset):
     """Sliding windows over a (time, channels) array: (window (L, C), target, metadata).
 
     The target is (H,) for one target channel given as an int, else (H, len(target_channels));
-    metadata is the feature row at the window's last step, or an empty tensor.
+    metadata is the feature row at the window's last step, or an empty tensor. With `phases` (one int
+    per row, e.g. from cycle_phases) each item also carries its first step's phase, for a model
+    with a learned cycle: (window, target, metadata, phase).
     """
 
     def __init__(self, values, seq_len: int, horizon: int, target_channels: int | Sequence[int] | None = None,
-                 metadata=None, stride: int = 1):
+                 metadata=None, stride: int = 1, phases=None):
         data = torch.as_tensor(np.asarray(values, dtype=np.float32))
         if data.dim() == 1:
             data = data.unsqueeze(-1)
@@ -81,6 +83,11 @@ class TimeSeriesWindowDataset(Dataset):
                 raise ValueError(f"metadata has {len(self.meta)} rows for {len(data)} rows of values")
             if not torch.isfinite(self.meta).all():
                 raise ValueError("metadata contains NaN or infinite values")
+        self.phases = None
+        if phases is not None:
+            self.phases = torch.as_tensor(np.asarray(phases, dtype=np.int64))
+            if self.phases.shape != (len(data),):
+                raise ValueError(f"phases must be one int per row ({len(data)}), got shape {tuple(self.phases.shape)}")
         self.data, self.seq_len, self.horizon, self.stride = data, seq_len, horizon, stride
         self.starts = range(0, len(data) - seq_len - horizon + 1, stride)
 
@@ -93,7 +100,8 @@ class TimeSeriesWindowDataset(Dataset):
         window = self.data[start:end]
         target = self.data[end:end + self.horizon, self.targets]
         meta = self.meta[end - 1] if self.meta is not None else torch.empty(0)
-        return window, (target[:, 0] if self.univariate else target), meta
+        item = window, (target[:, 0] if self.univariate else target), meta
+        return item if self.phases is None else (*item, self.phases[start])
 
 
 @dataclass(frozen=True)

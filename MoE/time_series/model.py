@@ -1,7 +1,10 @@
 """TimeSeriesMoE: sequential experts, a router that weighs their proposals, and the debate log.
 
-    window (B, L, C) -> instance normalisation -> decomposition -> expert 1 .. expert E, one at a time
-                     -> proposals (B, E, H, C_out) -> router weights (B, E) -> weighted forecast
+    window (B, L, C) -> instance normalisation [- learned cycle] -> decomposition -> expert 1 .. expert E,
+                     one at a time -> proposals (B, E, H, C_out) [+ learned cycle] -> router weights (B, E)
+                     -> weighted forecast
+
+The learned cycle (RouterConfig.cycle_length > 0, see cycle.py) needs each window's phase.
 
 In training with `sequential=True`, each expert runs under activation checkpointing, so only one
 expert's intermediate activations exist at a time (they are recomputed, one expert at a time, in
@@ -20,6 +23,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .config import ExpertConfig, ForecastShape, RouterConfig
 from .decomposition import decompose
+from .cycle import LearnedCycle
 from .experts import Expert
 
 
@@ -69,13 +73,20 @@ class TimeSeriesMoE(nn.Module):
         self.router_config = router
         self.experts = nn.ModuleList(Expert(e, seq_len, horizon) for e in experts)
         self.router = Router(router, [e.d_model for e in experts])
+        self.cycle = LearnedCycle(router.cycle_length, input_dim) if router.cycle_length else None
         self._warned_precision = False
 
-    def forward(self, window: torch.Tensor, metadata: torch.Tensor | None = None) -> MoEOutput:
-        self._check_input(window, metadata)
+    def forward(self, window: torch.Tensor, metadata: torch.Tensor | None = None,
+                phase: torch.Tensor | None = None) -> MoEOutput:
+        """phase: (B,) position of each window's first step in the cycle; only with a learned cycle."""
+        self._check_input(window, metadata, phase)
         mean = window.mean(dim=1, keepdim=True)
         std = window.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-5)
         series = (window - mean) / std
+        ahead = 0.0
+        if self.cycle is not None:
+            series = series - self.cycle(phase, self.shape.seq_len)
+            ahead = self.cycle(phase, self.shape.horizon, offset=self.shape.seq_len)
         parts = decompose(series, self.router_config.trend_kernel, self.router_config.seasonal_kernel)
         targets = list(self.shape.target_channels)
         proposals, summaries, norms = [], [], []
@@ -84,6 +95,7 @@ class TimeSeriesMoE(nn.Module):
                 proposal, questions = checkpoint(expert, series, parts[config.component], use_reentrant=False)
             else:
                 proposal, questions = expert(series, parts[config.component])
+            proposal = proposal + ahead
             proposals.append(proposal[..., targets] * std[..., targets] + mean[..., targets])
             summaries.append(questions.mean(dim=(1, 2)))
             norms.append(questions.detach().norm(dim=-1).mean(dim=1))
@@ -130,10 +142,16 @@ class TimeSeriesMoE(nn.Module):
             return None
         return torch.float16 if precision == "fp16" else torch.bfloat16
 
-    def _check_input(self, window: torch.Tensor, metadata: torch.Tensor | None) -> None:
+    def _check_input(self, window: torch.Tensor, metadata: torch.Tensor | None, phase: torch.Tensor | None) -> None:
         s = self.shape
         if window.dim() != 3 or window.shape[1:] != (s.seq_len, s.input_dim):
             raise ValueError(f"window must be (batch, {s.seq_len}, {s.input_dim}), got {tuple(window.shape)}")
+        if self.cycle is not None and (phase is None or phase.shape != (window.shape[0],)):
+            got = None if phase is None else tuple(phase.shape)
+            raise ValueError(f"this model learns a cycle of {self.cycle.cycle_length} steps and needs each window's "
+                             f"phase, (batch,) = ({window.shape[0]},), got {got}: give the dataset phases=")
+        if self.cycle is None and phase is not None and phase.numel():
+            raise ValueError("phase given but RouterConfig.cycle_length is 0")
         if not torch.isfinite(window).all():
             raise ValueError("window contains NaN or infinite values")
         m = self.router_config.metadata_dim

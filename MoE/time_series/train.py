@@ -1,4 +1,5 @@
-"""fine_tune: train a TimeSeriesMoE on any DataLoader of (window, target, metadata) batches.
+"""fine_tune: train a TimeSeriesMoE on any DataLoader of (window, target, metadata) batches
+(plus each window's phase, (window, target, metadata, phase), for a model with a learned cycle).
 
 Mixed precision (autocast + gradient scaling for fp16), gradient clipping, early stopping on a
 validation loader, a progress bar with loss and throughput, checkpoints written atomically after
@@ -85,11 +86,10 @@ def fine_tune(model: TimeSeriesMoE, loader, *, epochs: int = 5, lr: float = 1e-3
         started, seen, total = time.perf_counter(), 0, 0.0
         trainable.train()
         bar = _progress(loader, f"epoch {epoch + 1}/{epochs}", enabled=progress and rank == 0)
-        for window, target, metadata in bar:
-            window, target = window.to(device), target.to(device)
-            meta = metadata.to(device) if metadata.numel() else None
+        for batch in bar:
+            window, target, meta, phase = _on_device(batch, device)
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                batch_loss = model.loss(trainable(window, meta), target, loss)
+                batch_loss = model.loss(trainable(window, meta, phase), target, loss)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(batch_loss).backward()
             scaler.unscale_(optimizer)
@@ -130,9 +130,9 @@ def evaluate(model: TimeSeriesMoE, loader, device: str | torch.device | None = N
     was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # squared error, absolute error, count
-    for window, target, metadata in loader:
-        window, target = window.to(device), target.to(device)
-        out = model(window, metadata.to(device) if metadata.numel() else None)
+    for batch in loader:
+        window, target, meta, phase = _on_device(batch, device)
+        out = model(window, meta, phase)
         error = out.prediction.float() - target
         sums += torch.stack([(error ** 2).sum().double(), error.abs().sum().double(),
                              torch.tensor(error.numel(), dtype=torch.float64, device=device)])
@@ -140,6 +140,13 @@ def evaluate(model: TimeSeriesMoE, loader, device: str | torch.device | None = N
         dist.all_reduce(sums)
     model.train(was_training)
     return {"mse": float(sums[0] / sums[2]), "mae": float(sums[1] / sums[2])}
+
+
+def _on_device(batch, device) -> tuple:
+    """(window, target, metadata[, phase]) -> the four on `device`; empty metadata and a missing phase as None."""
+    window, target, metadata, *phase = batch
+    meta = metadata.to(device) if metadata.numel() else None
+    return window.to(device), target.to(device), meta, phase[0].to(device) if phase else None
 
 
 def save_checkpoint(path: str | Path, model: TimeSeriesMoE, **extra: Any) -> None:

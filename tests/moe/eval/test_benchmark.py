@@ -69,3 +69,18 @@ def test_cli_errors_are_one_line(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("python -m MoE.eval: error: not a Spider-layout folder")
+
+
+def test_each_candidate_is_scored_and_the_ceiling_reported(dataset, tmp_path):
+    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", tmp_path / "r.jsonl", ("moe_x2",))
+    runner, _ = scripted_runner(
+        block("SELECT kind FROM animals"),                            # candidate 1 (planned): wrong
+        block("SELECT kind FROM animals WHERE age > 2"),              # candidate 2 (direct): right
+        {"choice": 1, "reason": "r"}, KEEP)                           # the tie-break picks the wrong one
+    [record] = run_benchmark(dataset, [dataset.questions[1]], settings, runner=runner)
+    assert not record["match"]
+    assert [(c["prompt"], c["chosen"], c["match"]) for c in record["candidates"]] == [
+        ("planned", True, False), ("direct", False, True)]
+    summary = summarise([record])
+    assert summary["moe_x2"]["ex"] == 0.0 and summary["moe_x2"]["any_candidate"] == 100.0
+    assert "| some candidate right (selection's ceiling) | 100.0 |" in format_summary(summary)
