@@ -2,6 +2,8 @@
 
 Execution accuracy of the SQL mixture of experts on a Spider-layout question set; every question
 goes to a JSONL file (resumable), and the summary table is printed (and, with --markdown, saved).
+`--shard K/N` runs one of N interleaved parts (one process per core, each with its own --output);
+`--summarise FILE...` prints the table of result files already written, without a model.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import sys
 from pathlib import Path
 
 from Qwen3.cli_support import one_line_errors
+from Qwen3.errors import ConfigError
 
-from .benchmark import BenchmarkSettings, format_summary, run_benchmark, summarise
+from .benchmark import BenchmarkSettings, format_summary, merge_results, run_benchmark, shard, summarise
 from .spider import load_spider
 
 PROGRAM = "python -m MoE.eval"
@@ -27,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="orchestrator config: its runner and expert settings are used")
     parser.add_argument("--sample", type=int, help="a seeded sample of N questions, stratified by database")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shard", metavar="K/N", help="only the K-th of N interleaved parts of the questions (K from 0)")
+    parser.add_argument("--summarise", nargs="+", metavar="FILE",
+                        help="no run: the summary of these result files (e.g. the shards' outputs), merged")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--single-shot", action="store_true", help="one plain prompt to the same model, no experts")
     mode.add_argument("--compare", action="store_true", help="single-shot and the MoE on the same questions")
@@ -42,18 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     with one_line_errors(PROGRAM):
+        if args.summarise:
+            _print_table(merge_results(args.summarise), args.markdown)
+            return
         dataset = load_spider(args.data, args.questions)
         questions = dataset.sample(args.sample, args.seed)
+        if args.shard:
+            questions = shard(questions, args.shard)
         modes = ("single_shot", "moe") if args.compare else ("single_shot",) if args.single_shot else ("moe",)
         if args.candidates > 1:
             modes = tuple(m for m in modes if m != "moe" or args.compare) + (f"moe_x{args.candidates}",)
         settings = BenchmarkSettings(args.config, Path(args.output), modes, args.timeout)
         print(f"{len(questions)} questions x {len(modes)} mode(s) -> {settings.output}", file=sys.stderr)
         records = run_benchmark(dataset, questions, settings, progress=_progress_bar)
-        table = format_summary(summarise(records))
-        print(table)
-        if args.markdown:
-            Path(args.markdown).write_text(table + "\n", encoding="utf-8")
+        _print_table(records, args.markdown)
+
+
+def _print_table(records: list[dict], markdown: str | None) -> None:
+    if not records:
+        raise ConfigError("no answered questions in the results")
+    table = format_summary(summarise(records))
+    print(table)
+    if markdown:
+        Path(markdown).write_text(table + "\n", encoding="utf-8")
 
 
 def _progress_bar(items, total):

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from Qwen3 import Runner, load_runner
 from Qwen3.config import validate_section
+from Qwen3.errors import ConfigError
 
 from ..sql.experts import split_sql_answer
 from ..sql.config import OrchestratorConfig, load_orchestrator_config
@@ -73,6 +74,30 @@ def load_done(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue
     return done
+
+
+def shard(questions: list[Question], spec: str) -> list[Question]:
+    """The K-th of N interleaved parts ("K/N", K from 0): N processes, each with its own output file,
+    share the questions between them; `merge_results` joins their files."""
+    try:
+        k, n = (int(part) for part in spec.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard takes K/N, e.g. 0/2 (got {spec!r})") from None
+    if not 0 <= k < n:
+        raise ConfigError(f"--shard {spec}: K must be at least 0 and below N")
+    return questions[k::n]
+
+
+def merge_results(paths: list[str | Path]) -> list[dict[str, Any]]:
+    """The records of several result files (shards, or runs over other questions), one per (mode,
+    question): the first file that answered a question wins."""
+    merged: dict[tuple[str, int], dict[str, Any]] = {}
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise ConfigError(f"results file not found: {path}")
+        for key, record in load_done(path).items():
+            merged.setdefault(key, record)
+    return list(merged.values())
 
 
 def run_benchmark(dataset: SpiderDataset, questions: list[Question], settings: BenchmarkSettings,

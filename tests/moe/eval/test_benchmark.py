@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from MoE.eval.benchmark import BenchmarkSettings, format_summary, load_done, run_benchmark, summarise
+from MoE.eval.benchmark import (BenchmarkSettings, format_summary, load_done, merge_results, run_benchmark, shard,
+                                summarise)
+from Qwen3.errors import ConfigError
 from MoE.eval.spider import load_spider
 from support import REPO
 
@@ -84,3 +86,35 @@ def test_each_candidate_is_scored_and_the_ceiling_reported(dataset, tmp_path):
     summary = summarise([record])
     assert summary["moe_x2"]["ex"] == 0.0 and summary["moe_x2"]["any_candidate"] == 100.0
     assert "| some candidate right (selection's ceiling) | 100.0 |" in format_summary(summary)
+
+
+def test_shards_split_the_questions_without_overlap(dataset):
+    questions = list(dataset.questions) * 3   # six, enough to interleave
+    parts = [shard(questions, f"{k}/3") for k in range(3)]
+    assert [len(p) for p in parts] == [2, 2, 2] and sorted(sum(parts, []), key=id) == sorted(questions, key=id)
+    assert shard(questions, "0/1") == questions
+    for bad in ("3/3", "-1/2", "1", "a/b", "1/0"):
+        with pytest.raises(ConfigError, match="--shard"):
+            shard(questions, bad)
+
+
+def test_merged_shards_give_one_record_per_mode_and_question(tmp_path):
+    rec = lambda mode, index, match: {"mode": mode, "index": index, "db_id": "zoo", "hardness": "easy",
+                                      "match": match, "error": None, "seconds": 1.0,
+                                      "tokens": {"prompt": 1, "completion": 1}}
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in (rec("moe", 0, True), rec("moe", 2, True))))
+    b.write_text("".join(json.dumps(r) + "\n" for r in (rec("moe", 1, False), rec("moe", 2, False))))
+    merged = merge_results([a, b])
+    assert sorted((r["index"], r["match"]) for r in merged) == [(0, True), (1, False), (2, True)]  # a's answer to 2
+    assert summarise(merged)["moe"]["ex"] == pytest.approx(200 / 3)
+    with pytest.raises(ConfigError, match="results file not found"):
+        merge_results([a, tmp_path / "missing.jsonl"])
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(a), str(b)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "| **all** (n=3) | **66.7** |" in done.stdout
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(empty)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.strip() == "python -m MoE.eval: error: no answered questions in the results"
