@@ -20,6 +20,7 @@ from Qwen3.errors import ConfigError
 from ..sql.experts import split_sql_answer
 from ..sql.config import OrchestratorConfig, load_orchestrator_config
 from ..sql.orchestrator import SQLMoEOrchestrator
+from .paired import paired_gain
 from .scoring import execution_accuracy, execution_match
 from .spider import HARDNESS, Question, SpiderDataset
 
@@ -179,6 +180,12 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         if any("candidates" in r for r in rows):
             summary[mode]["any_candidate"] = execution_accuracy(
                 [r["match"] or any(c["match"] for c in r.get("candidates", ())) for r in rows])
+    if "single_shot" in summary:  # each mode against the baseline, question by question
+        right = {m: {r["index"]: bool(r["match"]) for r in records if r["mode"] == m} for m in summary}
+        for mode in summary:
+            gain = paired_gain(right["single_shot"], right[mode]) if mode != "single_shot" else None
+            if gain is not None:
+                summary[mode]["gain"] = gain.to_dict()
     return summary
 
 
@@ -186,8 +193,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     """A markdown table: one column per mode, rows for overall EX, hardness levels and databases."""
     modes = list(summary)
     head = "| | " + " | ".join(f"{m.replace('_', '-')} EX" for m in modes) + " |\n|---|" + "---|" * len(modes)
-    lines = [head, "| **all** (n={}) | ".format(summary[modes[0]]["n"]) +
-             " | ".join(f"**{summary[m]['ex']:.1f}**" for m in modes) + " |"]
+    counts = {summary[m]["n"] for m in modes}   # modes run on different questions say so in each cell
+    lines = [head, "| **all** (n={}) | ".format(summary[modes[0]]["n"]) + " | ".join(
+        f"**{summary[m]['ex']:.1f}**" + (f" (n={summary[m]['n']})" if len(counts) > 1 else "") for m in modes) + " |"]
     for key in ("by_hardness", "by_database"):
         names = list(summary[modes[0]][key])
         for name in names:
@@ -196,6 +204,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append("| seconds per question | " + " | ".join(f"{summary[m]['seconds']:.1f}" for m in modes) + " |")
     lines.append("| tokens per question | " + " | ".join(f"{summary[m]['tokens']:.0f}" for m in modes) + " |")
     lines.append("| no SQL or SQL error | " + " | ".join(str(summary[m]["errors"]) for m in modes) + " |")
+    if any("gain" in summary[m] for m in modes):
+        cells = [summary[m].get("gain") for m in modes]
+        lines.append("| gain over single-shot, EX points (95% interval) | " + " | ".join(
+            f"{g['gain']:+.1f} ({g['low']:+.1f} to {g['high']:+.1f})" if g else "" for g in cells) + " |")
+        lines.append("| questions won / lost against single-shot (sign test p) | " + " | ".join(
+            f"{g['wins']} / {g['losses']} (p {g['p_value']:.3f})" if g else "" for g in cells) + " |")
     if any("any_candidate" in summary[m] for m in modes):
         lines.append("| some candidate right (selection's ceiling) | " + " | ".join(
             f"{summary[m]['any_candidate']:.1f}" if "any_candidate" in summary[m] else "" for m in modes) + " |")

@@ -56,8 +56,12 @@ def test_both_modes_are_scored_and_resumed(dataset, tmp_path):
     summary = summarise(records)
     assert summary["single_shot"]["ex"] == 50.0 and summary["moe"]["ex"] == 100.0
     assert summary["moe"]["by_database"] == {"zoo": (100.0, 2)}
+    assert (summary["moe"]["gain"]["wins"], summary["moe"]["gain"]["losses"]) == (1, 0)
     table = format_summary(summary)
     assert "| **all** (n=2) | **50.0** | **100.0** |" in table and "| zoo (n=2) | 50.0 | 100.0 |" in table
+    assert "| questions won / lost against single-shot (sign test p) |  | 1 / 0 (p 1.000) |" in table
+    partial = format_summary(summarise([r for r in records if not (r["mode"] == "moe" and r["index"] == 1)]))
+    assert "| **all** (n=2) | **50.0** (n=2) | **100.0** (n=1) |" in partial
 
 
 def test_a_torn_last_line_is_ignored(tmp_path):
