@@ -17,7 +17,7 @@ from Qwen3 import Runner, load_runner
 from Qwen3.config import validate_section
 from Qwen3.errors import ConfigError
 
-from ..sql.experts import split_sql_answer
+from ..sql.experts import plain_messages, split_sql_answer
 from ..sql.config import OrchestratorConfig, load_orchestrator_config
 from ..sql.orchestrator import SQLMoEOrchestrator
 from .paired import paired_gain
@@ -26,8 +26,6 @@ from .spider import HARDNESS, Question, SpiderDataset
 
 MODES = ("single_shot", "moe")   # plus "moe_xN": the MoE with N sql_writer candidates (self-consistency)
 
-SINGLE_SHOT_SYSTEM = "You are a SQLite expert. Answer with one SQLite query in a ```sql code block and nothing else."
-SINGLE_SHOT_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
 
 
 @dataclass(frozen=True)
@@ -56,9 +54,7 @@ def database_config(base: OrchestratorConfig, ddl: str, database: Path, candidat
 def single_shot_sql(runner: Runner, ddl: str, question: str, evidence: str = "",
                     max_new_tokens: int = 400) -> tuple[str, dict[str, int]]:
     """The baseline: one plain prompt to the same model, no experts, no checks."""
-    hint = f"Hint: {evidence}\n\n" if evidence else ""
-    messages = [{"role": "system", "content": SINGLE_SHOT_SYSTEM},
-                {"role": "user", "content": SINGLE_SHOT_USER.format(schema=ddl.strip(), hint=hint, question=question)}]
+    messages = plain_messages("sqlite", ddl, question, evidence)
     completion = runner.chat(messages, thinking=False, temperature=0.0, max_new_tokens=max_new_tokens)
     usage = {"prompt": completion.usage.prompt_tokens, "completion": completion.usage.completion_tokens}
     return split_sql_answer(completion.text)[0], usage

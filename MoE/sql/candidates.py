@@ -58,6 +58,12 @@ def tied(groups: list[list[int]], candidates: list[Candidate]) -> list[list[int]
     return [g for g in groups if (not candidates[g[0]].result.rows, len(g)) == key]
 
 
+def preferred(top: list[list[int]], candidates: list[Candidate], view: str) -> int | None:
+    """Among tied groups, the first candidate written from `view` (the greedy one), or None."""
+    members = sorted(i for group in top for i in group if candidates[i].prompt == view)
+    return members[0] if members else None
+
+
 def preview(result: QueryResult, rows: int = 3) -> str:
     shown = "; ".join(", ".join(str(v) for v in row) for row in result.rows[:rows])
     more = f" ... ({len(result.rows)} rows{'+' if result.truncated else ''})" if len(result.rows) > rows else ""

@@ -84,10 +84,21 @@ class ExpertsConfig(_Section):
     # always: also when it passed every check (for strong models)
     validator_revises: Literal["on_failure", "always"] = "on_failure"
     candidates: int = Field(default=1, ge=1, le=9)          # SQL candidates the sql_writer writes
-    # candidate k is written from prompt k % len(candidate_prompts): "planned" (the plan and the value hints)
-    # or "direct" (the question and the schema alone); the first of each prompt is greedy, later ones sampled
-    candidate_prompts: tuple[Literal["planned", "direct"], ...] = Field(default=("planned", "direct"), min_length=1)
+    # candidate k is written from prompt k % len(candidate_prompts): "planned" (the plan and the value hints),
+    # "direct" (the question and the linked schema alone, as a team expert) or "plain" (the prompt one writes
+    # without experts: schema and question); the first of each prompt is greedy, later ones sampled
+    candidate_prompts: tuple[Literal["planned", "direct", "plain"], ...] = Field(default=("planned", "direct"),
+                                                                                min_length=1)
     candidate_temperature: float = Field(default=0.8, ge=0)  # for every candidate after the first of its prompt
+    # results tied (no largest agreeing group): "validator" asks the validator expert to choose; a view name
+    # takes that view's candidate without a model call (the validator decides if no tied candidate has it)
+    tie_break: Literal["validator", "planned", "direct", "plain"] = "validator"
+
+    @model_validator(mode="after")
+    def _tie_view_is_written(self):
+        if self.tie_break != "validator" and self.tie_break not in self.candidate_prompts:
+            raise ValueError(f"tie_break {self.tie_break!r} is not one of candidate_prompts {list(self.candidate_prompts)}")
+        return self
 
 
 class ValuesConfig(_Section):

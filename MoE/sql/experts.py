@@ -82,6 +82,18 @@ ROLE = {
 }
 
 
+# The plain view: the prompt one writes without a team of experts - also the benchmark's single-shot
+# baseline, so the candidates can include what the bare model says.
+PLAIN_SYSTEM = "You are a {dialect} expert. Answer with one {dialect} query in a ```sql code block and nothing else."
+PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
+
+
+def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "") -> list[dict[str, str]]:
+    name = DIALECT_NAMES.get(dialect, dialect)
+    hint = f"Hint: {extra_context}\n\n" if extra_context else ""
+    return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
+            {"role": "user", "content": PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)}]
+
 @dataclass(frozen=True)
 class ExpertRun:
     name: str

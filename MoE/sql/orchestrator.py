@@ -18,11 +18,11 @@ import sqlglot
 
 from Qwen3 import Runner, load_runner
 
-from .candidates import Candidate, agreement_groups, preview, tied
+from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .catalog import Catalog, parse_ddl
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, QueryResult, open_database
-from .experts import ExpertRun, build_messages, call_expert, ground_plan
+from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages
 from .embeddings import TextEmbedder
 from .few_shot import ExampleBank, format_examples, load_examples
 from .json_recovery import ExpertOutputError
@@ -90,7 +90,7 @@ class SQLMoEOrchestrator:
     def __init__(self, config: OrchestratorConfig, runner: Runner | None = None,
                  database: Database | None | str = "from-config"):
         self.config = config
-        ddl = config.schema_ddl()
+        self.ddl = ddl = config.schema_ddl()
         self.catalog: Catalog = parse_ddl(ddl, config.schema_.dialect)
         self.runner = runner if runner is not None else load_runner(config.runner_config())
         self.database = open_database(config, self.catalog, ddl) if database == "from-config" else database
@@ -203,12 +203,11 @@ class SQLMoEOrchestrator:
         for k in range(cfg.candidates):
             if k:
                 step(f"sql_writer (candidate {k + 1})")
-            direct = prompts[k % len(prompts)] == "direct"  # a second view of the question: no plan, no hints
-            messages = build_messages("sql_writer", **dict(common, values="", advice="")) if direct else \
-                build_messages("sql_writer", plan=plan_output, **common)
+            messages = self._candidate_messages(prompts[k % len(prompts)], result, plan_output, common)
             try:
                 writer = self._ask("sql_writer", messages,
-                                   temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1)
+                                   temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,
+                                   sql_block=True if prompts[k % len(prompts)] == "plain" else None)
             except ExpertOutputError as exc:
                 result.notes.append(f"candidate {k + 1}: {exc}")
                 continue
@@ -229,12 +228,16 @@ class SQLMoEOrchestrator:
         groups = agreement_groups(candidates)
         chosen = groups[0][0] if groups else 0
         top = tied(groups, candidates)
-        if len(top) > 1:
+        by_view = preferred(top, candidates, cfg.tie_break) if len(top) > 1 and cfg.tie_break != "validator" else None
+        if by_view is not None:
+            chosen = by_view
+        elif len(top) > 1:
             chosen = self._break_tie(result, [g[0] for g in top], candidates, common, step)
         votes = {i: len(g) for g in groups for i in g}
         result.candidates = [{"sql": c.sql, "prompt": c.prompt, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
                               "votes": votes.get(i, 0), "chosen": i == chosen} for i, c in enumerate(candidates)]
-        how = "validator broke a tie" if len(top) > 1 else f"{votes.get(chosen, 0)} of {len(candidates)} agree"
+        how = f"{votes.get(chosen, 0)} of {len(candidates)} agree" if len(top) == 1 else \
+            f"a tie, went to the {cfg.tie_break} candidate" if by_view is not None else "validator broke a tie"
         result.notes.append(f"candidate {chosen + 1} of {len(candidates)} chosen ({how})")
         best = candidates[chosen]
         return best.sql, best.report
@@ -266,12 +269,22 @@ class SQLMoEOrchestrator:
             self._value_index = ValueIndex.build(self.catalog, self.database, settings.per_column)
         return ground_values(text, self._value_index, settings.max_matches)
 
+    def _candidate_messages(self, view: str, result: OrchestrationResult, plan_output, common: dict) -> list[dict]:
+        """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
+        if view == "direct":  # no plan, no hints
+            return build_messages("sql_writer", **dict(common, values="", advice=""))
+        if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
+            schema = self.ddl if result.linked.whole else common["schema_prompt"]
+            return plain_messages(self.config.dialect, schema, result.question, result.extra_context)
+        return build_messages("sql_writer", plan=plan_output, **common)
+
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
-             seed: int = 1) -> ExpertRun:
+             seed: int = 1, sql_block: bool | None = None) -> ExpertRun:
         e = self.config.experts
+        if sql_block is None:
+            sql_block = name == "sql_writer" and e.sql_writer_format == "sql_block"
         return call_expert(self.runner, name, messages, e.json_retries, e.max_new_tokens.get(name, 256),
-                           e.thinking, e.temperature if temperature is None else temperature, seed,
-                           sql_block=name == "sql_writer" and e.sql_writer_format == "sql_block")
+                           e.thinking, e.temperature if temperature is None else temperature, seed, sql_block=sql_block)
 
     def _adopt_revision(self, result: OrchestrationResult, report: ValidationReport, revised: str) -> ValidationReport:
         """Take the validator expert's rewrite if it checks out better, or - with validator_revises: always -

@@ -1,10 +1,13 @@
 """Candidate selection and the sql_writer's SQL blocks, with a scripted backend on a real DuckDB."""
 
+import pytest
+
 from MoE.sql import load_orchestrator, load_orchestrator_config
-from MoE.sql.candidates import Candidate, agreement_groups, result_signature, tied
+from MoE.sql.candidates import Candidate, agreement_groups, preferred, result_signature, tied
 from MoE.sql.database import QueryResult
 from MoE.sql.experts import split_sql_answer
 from MoE.sql.validator import ValidationReport
+from Qwen3.errors import ConfigError
 from support import REPO
 from scripted import scripted_runner
 
@@ -32,6 +35,16 @@ def test_groups_rank_non_empty_then_size_then_first():
     groups = agreement_groups(cands)
     assert groups == [[3, 4], [2], [0, 1]] and tied(groups, cands) == [[3, 4]]
     assert tied(agreement_groups(cands[2:4]), cands[2:4]) == [[0], [1]]
+
+
+def test_a_tie_can_go_to_a_view():
+    rows = lambda v: result(["x"], [(v,)])
+    cands = [Candidate("p", OK, rows(1), "planned"), Candidate("l", OK, rows(2), "plain"),
+             Candidate("s", OK, rows(3), "planned")]
+    top = tied(agreement_groups(cands), cands)
+    assert len(top) == 3
+    assert preferred(top, cands, "plain") == 1 and preferred(top, cands, "planned") == 0
+    assert preferred(top, cands, "direct") is None
 
 
 def test_split_sql_answer():
@@ -90,6 +103,33 @@ def test_the_direct_candidate_sees_neither_plan_nor_value_hints():
     assert result.ok and result.notes[-1] == "candidate 1 of 2 chosen (2 of 2 agree)"
 
 
+def test_the_plain_candidate_gets_the_bare_prompt_with_the_users_schema():
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"always_plan": True},
+        "experts": {"candidates": 2, "candidate_prompts": ["planned", "plain"], "sql_writer_format": "json"}})
+    a = "SELECT email FROM customers WHERE segment = 'business'"
+    runner, backend = scripted_runner(PLAN, {"sql": a, "notes": "n"}, block(a), KEEP)
+    orch = load_orchestrator(config, runner=runner)
+    result = orch.run("List the emails of Business customers", extra_context="business means segment")
+    plain = backend.requests[2]
+    assert plain.messages[0].content == ("You are a DuckDB expert. Answer with one DuckDB query in a ```sql "
+                                            "code block and nothing else.")
+    assert plain.messages[-1].content == (f"Database schema:\n{orch.ddl.strip()}\n\nHint: business means segment"
+                                            "\n\nQuestion: List the emails of Business customers")
+    assert plain.json_schema is None   # a ```sql block even where the sql_writer answers in JSON
+    assert [c["prompt"] for c in result.candidates] == ["planned", "plain"] and result.ok
+
+
+def test_a_tie_goes_to_the_configured_view_without_asking_the_validator():
+    a, b = "SELECT email FROM customers", "SELECT full_name FROM customers"
+    orch, backend = orchestrator(block(a), block(b), KEEP, candidates=2, candidate_prompts=["planned", "plain"],
+                                 tie_break="plain")
+    result = orch.run("List all customer names")
+    assert "full_name" in result.sql and result.notes[-1] == "candidate 2 of 2 chosen (a tie, went to the plain candidate)"
+    assert len(backend.requests) == 3   # two candidates and the validator's review: no tie-break call
+
+
 def test_candidate_prompts_can_be_one_view_only():
     a, b = "SELECT email FROM customers", "SELECT customer_id FROM customers"
     orch, backend = orchestrator(block(a), block(b), block(a), KEEP, candidates=3, candidate_prompts=["planned"])
@@ -115,3 +155,8 @@ def test_a_join_the_question_never_asked_for_is_dropped():
     counted = "SELECT COUNT(*) FROM customers c JOIN orders o ON o.customer_id = c.customer_id"
     orch, _ = orchestrator(block(counted), KEEP)
     assert "orders" in orch.run("How many customer rows are there?").sql.lower()  # COUNT(*) uses the join
+
+
+def test_a_tie_view_no_candidate_is_written_from_is_a_config_error():
+    with pytest.raises(ConfigError, match="tie_break 'plain' is not one of candidate_prompts"):
+        load_orchestrator_config({"schema": {"ddl": "CREATE TABLE t (x INT)"}, "experts": {"tie_break": "plain"}})
