@@ -24,12 +24,13 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
+from .antipatterns import join_filter_problems
 from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
 from .guard import UnsafeSQLError, check_read_only
 
-Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join"]
+Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
-    warnings = tuple(fan_out_warnings(scopes, catalog, dialect) + unused_join_warnings(scopes, question))
+    warnings = tuple(fan_out_warnings(scopes, catalog, dialect) + unused_join_warnings(scopes, question)
+                     + join_filter_warnings(scopes, catalog))
 
     if database is None:
         return ValidationReport(pretty, (), tuple(passed), notes=("no database: dry run skipped",), warnings=warnings)
@@ -310,6 +312,12 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
                                                          f"(or CTEs) and join their results"))
                         break
     return list({w.message: w for w in warnings}.values())
+
+
+def join_filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:
+    keys = {t.name.lower(): {c.lower() for c in t.primary_key} for t in catalog.tables}
+    return [Issue("join_filter", message) for scope in scopes if isinstance(scope.expression, exp.Select)
+            for message in join_filter_problems(scope.expression, keys)]
 
 
 def unused_join_warnings(scopes: list, question: str | None) -> list[Issue]:

@@ -113,3 +113,34 @@ def test_a_column_missing_from_one_cte_names_that_cte_s_table(catalog):
     found = issues(sql, catalog)
     assert found == ["[catalog] order_date is not a column of refunds, the table(s) of the query part that uses "
                      "it; did you mean refunds.order_id, refunds.refund_date?"]
+
+
+@pytest.mark.parametrize("sql, warning", [
+    # "orders without a refund", written as an inner join: never any row
+    ("SELECT o.order_id FROM orders o JOIN refunds r ON r.order_id = o.order_id WHERE r.order_id IS NULL",
+     "r.order_id IS NULL after an inner join to refunds"),
+    ("SELECT o.order_id FROM orders o INNER JOIN refunds r ON r.order_id = o.order_id WHERE r.refund_id IS NULL",
+     "after an inner join to refunds"),                                  # the primary key is never NULL either
+    # "orders with no refund over 100", as a LEFT JOIN filtered in WHERE
+    ("SELECT o.order_id FROM orders o LEFT JOIN refunds r ON r.order_id = o.order_id WHERE r.reason <> 'damaged'",
+     "on the LEFT JOINed table refunds drops the rows without a refunds row"),
+    ("SELECT o.order_id FROM orders o LEFT JOIN refunds r ON r.order_id = o.order_id "
+     "WHERE r.reason NOT IN ('damaged', 'late')", "drops the rows without a refunds row"),
+    ("SELECT o.order_id FROM orders o LEFT JOIN refunds r ON r.order_id = o.order_id WHERE NOT (r.reason = 'late')",
+     "drops the rows without a refunds row"),
+    # the right ways, and NULL tests of columns outside the keys: no warning
+    ("SELECT o.order_id FROM orders o LEFT JOIN refunds r ON r.order_id = o.order_id WHERE r.order_id IS NULL", None),
+    ("SELECT order_id FROM orders WHERE order_id NOT IN (SELECT order_id FROM refunds WHERE reason = 'damaged')", None),
+    ("SELECT o.order_id FROM orders o JOIN refunds r ON r.order_id = o.order_id WHERE r.reason IS NULL", None),
+    ("SELECT o.order_id FROM orders o JOIN refunds r ON r.order_id = o.order_id WHERE NOT r.order_id IS NULL", None),
+    ("SELECT o.order_id FROM orders o JOIN refunds r ON r.order_id = o.order_id WHERE r.reason <> 'damaged'", None),
+    ("SELECT o.order_id FROM orders o LEFT JOIN refunds r ON r.order_id = o.order_id AND r.reason <> 'x'", None),
+    ("SELECT o.order_id FROM orders o LEFT JOIN refunds r ON r.order_id = o.order_id "
+     "WHERE NOT r.order_id IN (SELECT order_id FROM shipments)", None),
+])
+def test_join_filters_that_cannot_mean_what_they_say(sql, warning, catalog):
+    report = validate_sql(sql, catalog, "duckdb")
+    found = [str(w) for w in report.warnings if w.stage == "join_filter"]
+    assert report.ok and (found == [] if warning is None else len(found) == 1 and warning in found[0]), found
+    if warning:
+        assert "NOT IN (SELECT ...), NOT EXISTS or EXCEPT" in found[0]
