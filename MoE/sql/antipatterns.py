@@ -1,13 +1,21 @@
-"""Join filters that run but cannot mean what they say - the usual ways "without" and "not" go wrong.
+"""Filters that run but cannot mean what they say - the usual ways "without", "not" and "both" go wrong.
 
-Both are pure functions of one SELECT (columns already qualified with their table's alias) and
+All are pure functions of one SELECT (columns already qualified with their table's alias) and
 return messages; the validator turns them into warnings, which send the SQL back to the writer.
+
+Join filters (join_filter_problems):
 
 - `a JOIN b ... WHERE b.k IS NULL`, k a join column or b's primary key: an inner join keeps only rows
   of a that have a match in b, so asking for the missing b row finds nothing. The rows of a
   without a b are an anti-join. (A nullable column of b tested for NULL is a fair question.)
 - `a LEFT JOIN b ... WHERE b.x <> v` (or NOT b.x IN (...), NOT LIKE): the WHERE drops the rows without a match (their b.x is NULL)
   and keeps every a that has some other b, so "a with no b where x = v" comes out wrong both ways.
+
+One row asked for two values (same_row_problems), in the WHERE's AND-ed conditions:
+- `x = 'a' AND x = 'b'`: no row holds two values, so nothing comes back. "Owners of both a and b"
+  needs two rows: INTERSECT, or GROUP BY the owner HAVING COUNT(DISTINCT x) = 2.
+- `x = 'a' AND x <> 'b'`: the second test adds nothing to the first. "Owners of a but not b" needs
+  another row to be absent: EXCEPT, or NOT IN (SELECT ...).
 """
 
 from __future__ import annotations
@@ -71,3 +79,55 @@ def _null_test_of(condition: exp.Expression, alias: str, never_null: set[str]) -
 
 def _reads(condition: exp.Expression, alias: str) -> bool:
     return any(c.table == alias for c in condition.find_all(exp.Column))
+
+
+def same_row_problems(select: exp.Select) -> list[str]:
+    """A column equal to a literal and, in the same AND, equal or unequal to another literal."""
+    where = select.args.get("where")
+    if where is None:
+        return []
+    equal: dict[tuple[str, str], list[exp.Expression]] = {}
+    unequal: dict[tuple[str, str], list[exp.Expression]] = {}
+    for condition in _conjuncts(where.this):
+        column, literal = _column_and_literal(condition)
+        if column is not None:
+            key = (column.table.lower(), column.name.lower())
+            (equal if isinstance(condition, exp.EQ) else unequal).setdefault(key, []).append(condition)
+    problems = []
+    for key, tests in equal.items():
+        values = {_literal(t).sql() for t in tests}
+        if len(values) > 1:
+            problems.append(f"{' AND '.join(t.sql() for t in tests)}: one row cannot hold two values, so this finds "
+                            f"nothing; for things linked to both, use INTERSECT of two queries or GROUP BY the "
+                            f"thing HAVING COUNT(DISTINCT {_column_and_literal(tests[0])[0].sql()}) = {len(values)}")
+        for test in unequal.get(key, []):
+            problems.append(f"{tests[0].sql()} AND {test.sql()}: the second test adds nothing to the first; for "
+                            f"things linked to {_literal(tests[0]).sql()} but not to {_literal(test).sql()}, "
+                            f"use EXCEPT or NOT IN (SELECT ...)")
+    return problems
+
+
+def _conjuncts(condition: exp.Expression):
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        yield from _conjuncts(condition.this)
+        yield from _conjuncts(condition.expression)
+    else:
+        yield condition
+
+
+def _column_and_literal(condition: exp.Expression) -> tuple[exp.Column | None, exp.Literal | None]:
+    """For `column = literal` and `column <> literal` (either side): the column and the literal."""
+    if not isinstance(condition, (exp.EQ, exp.NEQ)):
+        return None, None
+    left, right = condition.this, condition.expression
+    if isinstance(right, exp.Column) and isinstance(left, exp.Literal):
+        left, right = right, left
+    if isinstance(left, exp.Column) and isinstance(right, exp.Literal):
+        return left, right
+    return None, None
+
+
+def _literal(condition: exp.Expression) -> exp.Literal:
+    return _column_and_literal(condition)[1]

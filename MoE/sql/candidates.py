@@ -1,8 +1,10 @@
 """Candidate selection by self-consistency: several SQL candidates, executed, chosen by agreeing results.
 
 Candidates whose result sets are equal (rows as a multiset, columns in any order) form a group; the
-largest group wins, a non-empty result before an empty one. When the two largest groups are the same
-size the validator expert breaks the tie. Only candidates that passed every check are executed.
+largest group wins, a non-empty result before an empty one, and a group with a member that drew no
+warning before a group whose every member did (a warning marks SQL that is often wrong: a join nothing
+uses, a fan-out, a filter that cannot mean what it says). When the two best groups rank the same the
+validator expert breaks the tie. Only candidates that passed every check are executed.
 """
 
 from __future__ import annotations
@@ -39,23 +41,26 @@ def _canonical(value):
 
 
 def agreement_groups(candidates: list[Candidate]) -> list[list[int]]:
-    """Indices of usable candidates grouped by result set: non-empty results first, then larger groups,
-    then the group holding the earliest candidate."""
+    """Indices of usable candidates grouped by result set, best first (see `rank`), then the group
+    holding the earliest candidate."""
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(candidates):
         if c.usable:
             groups.setdefault(result_signature(c.result), []).append(i)
-    ranked = sorted(groups.values(), key=lambda g: (not candidates[g[0]].result.rows, -len(g), g[0]))
-    return ranked
+    return sorted(groups.values(), key=lambda g: (rank(g, candidates), g[0]))
+
+
+def rank(group: list[int], candidates: list[Candidate]) -> tuple:
+    """Lower is better: non-empty results, then a member without warnings, then more members."""
+    return (not candidates[group[0]].result.rows, all(candidates[i].report.warnings for i in group), -len(group))
 
 
 def tied(groups: list[list[int]], candidates: list[Candidate]) -> list[list[int]]:
     """The groups that share the winning rank (more than one means a tie for the validator to break)."""
     if not groups:
         return []
-    best = groups[0]
-    key = (not candidates[best[0]].result.rows, len(best))
-    return [g for g in groups if (not candidates[g[0]].result.rows, len(g)) == key]
+    best = rank(groups[0], candidates)
+    return [g for g in groups if rank(g, candidates) == best]
 
 
 def preferred(top: list[list[int]], candidates: list[Candidate], view: str) -> int | None:

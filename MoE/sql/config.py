@@ -93,6 +93,8 @@ class ExpertsConfig(_Section):
     # results tied (no largest agreeing group): "validator" asks the validator expert to choose; a view name
     # takes that view's candidate without a model call (the validator decides if no tied candidate has it)
     tie_break: Literal["validator", "planned", "direct", "plain"] = "validator"
+    # each candidate gets the repair rounds (errors and warnings) before the vote, not only the chosen one
+    repair_candidates: bool = False
 
     @model_validator(mode="after")
     def _tie_view_is_written(self):

@@ -105,6 +105,12 @@ class ExpertRun:
     errors: tuple[str, ...] = field(default=())
 
 
+def writer_context(view: str, plan: dict[str, Any] | None, common: dict[str, Any]) -> dict[str, Any]:
+    """The sql_writer's prompt arguments for a candidate view (and its repairs): "planned" has the plan
+    and the value hints; "direct" and "plain" have neither."""
+    return dict(common, plan=plan) if view == "planned" else dict(common, plan=None, values="", advice="")
+
+
 def build_messages(name: str, dialect: str, schema_prompt: str, question: str, extra_context: str = "",
                    plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
                    checks: str = "", values: str = "", examples: str = "",

@@ -22,7 +22,7 @@ from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .catalog import Catalog, parse_ddl
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, QueryResult, open_database
-from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages
+from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages, writer_context
 from .embeddings import TextEmbedder
 from .few_shot import ExampleBank, format_examples, load_examples
 from .json_recovery import ExpertOutputError
@@ -143,34 +143,16 @@ class SQLMoEOrchestrator:
                 result.notes += dropped
 
         step("sql_writer")
-        if cfg.experts.candidates > 1 and self.database is not None:
+        several = cfg.experts.candidates > 1 and self.database is not None
+        if several:
             sql, report = self._select_candidate(result, plan_output, common_writer, step)
         else:
             writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common_writer))
             result.experts.append(writer)
             sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
-        warned = False  # warnings get one round of their own; errors get every round
-        while _needs_repair(report, warned) and result.repair_rounds < cfg.experts.max_repair_rounds:
-            result.repair_rounds += 1
-            warned = warned or report.ok
-            feedback = [str(i) for i in report.issues or report.warnings]
-            fixed = self._mechanical_repair(sql, report, result.question)
-            if fixed is not None:
-                sql, report, note = fixed
-                result.repair_reasons.append(f"{'; '.join(feedback)} -> mechanical fix: {note}")
-                continue
-            result.repair_reasons.append("; ".join(feedback) + " -> back to the sql_writer")
-            step(f"sql_writer (repair {result.repair_rounds})")
-            try:
-                advice = repair_advice(sql, dialect, feedback)
-                writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, sql=sql,
-                                                                feedback=feedback + advice, **common_writer),
-                                   temperature=0.5, seed=result.repair_rounds + 1)
-            except ExpertOutputError as exc:  # keep the SQL we have; the checks' verdict on it stands
-                result.notes.append(f"repair round {result.repair_rounds} gave no usable SQL ({exc})")
-                break
-            result.experts.append(writer)
-            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
+        if not (several and cfg.experts.repair_candidates):  # else each candidate had its rounds
+            sql, report = self._repair(result, sql, report, writer_context("planned", plan_output, common_writer),
+                                       step)
 
         step("validator")
         checks = ("passed " + ", ".join(report.passed)) if report.ok else \
@@ -195,6 +177,34 @@ class SQLMoEOrchestrator:
             step("execute")
             result.rows = self.database.execute(self._runnable(report.sql), limit=cfg.safety.row_limit)
 
+    def _repair(self, result: OrchestrationResult, sql: str, report: ValidationReport, context: dict, step,
+                label: str = "") -> tuple[str, ValidationReport]:
+        """Send SQL with errors (every round) or warnings (one round) back to the sql_writer, trying a
+        mechanical fix first; `context` is the writer's prompt arguments for the view that wrote it."""
+        warned, rounds = False, 0  # warnings get one round of their own; errors get every round
+        while _needs_repair(report, warned) and rounds < self.config.experts.max_repair_rounds:
+            rounds += 1
+            result.repair_rounds += 1
+            warned = warned or report.ok
+            feedback = [str(i) for i in report.issues or report.warnings]
+            fixed = self._mechanical_repair(sql, report, result.question)
+            if fixed is not None:
+                sql, report, note = fixed
+                result.repair_reasons.append(f"{label}{'; '.join(feedback)} -> mechanical fix: {note}")
+                continue
+            result.repair_reasons.append(f"{label}{'; '.join(feedback)} -> back to the sql_writer")
+            step(f"sql_writer ({label}repair {rounds})")
+            try:
+                advice = repair_advice(sql, self.config.dialect, feedback)
+                writer = self._ask("sql_writer", build_messages("sql_writer", sql=sql, feedback=feedback + advice,
+                                                                **context), temperature=0.5, seed=rounds + 1)
+            except ExpertOutputError as exc:  # keep the SQL we have; the checks' verdict on it stands
+                result.notes.append(f"{label}repair round {rounds} gave no usable SQL ({exc})")
+                break
+            result.experts.append(writer)
+            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
+        return sql, report
+
     def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, step):
         """Several sql_writer candidates, checked and executed; the answer their results agree on."""
         cfg = self.config.experts
@@ -203,18 +213,21 @@ class SQLMoEOrchestrator:
         for k in range(cfg.candidates):
             if k:
                 step(f"sql_writer (candidate {k + 1})")
-            messages = self._candidate_messages(prompts[k % len(prompts)], result, plan_output, common)
+            view = prompts[k % len(prompts)]
+            messages = self._candidate_messages(view, result, plan_output, common)
             try:
                 writer = self._ask("sql_writer", messages,
                                    temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,
-                                   sql_block=True if prompts[k % len(prompts)] == "plain" else None)
+                                   sql_block=True if view == "plain" else None)
             except ExpertOutputError as exc:
                 result.notes.append(f"candidate {k + 1}: {exc}")
                 continue
             result.experts.append(writer)
             sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
-            fixed = self._mechanical_repair(sql, report, result.question)
-            if fixed is not None:
+            if cfg.repair_candidates:
+                sql, report = self._repair(result, sql, report, writer_context(view, plan_output, common), step,
+                                           label=f"candidate {k + 1}: ")
+            elif (fixed := self._mechanical_repair(sql, report, result.question)) is not None:
                 sql, report = fixed[0], fixed[1]
             rows = None
             if report.ok:
@@ -222,7 +235,7 @@ class SQLMoEOrchestrator:
                     rows = self.database.execute(self._runnable(report.sql), limit=self.config.safety.row_limit)
                 except DatabaseError:
                     rows = None
-            candidates.append(Candidate(report.sql if report.ok else sql, report, rows, prompts[k % len(prompts)]))
+            candidates.append(Candidate(report.sql if report.ok else sql, report, rows, view))
         if not candidates:
             raise ExpertOutputError("the sql_writer gave no usable candidate")
         groups = agreement_groups(candidates)
@@ -235,6 +248,7 @@ class SQLMoEOrchestrator:
             chosen = self._break_tie(result, [g[0] for g in top], candidates, common, step)
         votes = {i: len(g) for g in groups for i in g}
         result.candidates = [{"sql": c.sql, "prompt": c.prompt, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
+                              "warnings": sorted({w.stage for w in c.report.warnings}),
                               "votes": votes.get(i, 0), "chosen": i == chosen} for i, c in enumerate(candidates)]
         how = f"{votes.get(chosen, 0)} of {len(candidates)} agree" if len(top) == 1 else \
             f"a tie, went to the {cfg.tie_break} candidate" if by_view is not None else "validator broke a tie"
@@ -271,12 +285,10 @@ class SQLMoEOrchestrator:
 
     def _candidate_messages(self, view: str, result: OrchestrationResult, plan_output, common: dict) -> list[dict]:
         """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
-        if view == "direct":  # no plan, no hints
-            return build_messages("sql_writer", **dict(common, values="", advice=""))
         if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
             schema = self.ddl if result.linked.whole else common["schema_prompt"]
             return plain_messages(self.config.dialect, schema, result.question, result.extra_context)
-        return build_messages("sql_writer", plan=plan_output, **common)
+        return build_messages("sql_writer", **writer_context(view, plan_output, common))
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
              seed: int = 1, sql_block: bool | None = None) -> ExpertRun:

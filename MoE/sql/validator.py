@@ -8,7 +8,8 @@
 
 Checks stop at the first stage that fails, since later stages would only repeat the error. Besides
 errors, the report carries warnings that never fail a query: a fan-out, where an aggregate over one
-table's column runs after a join that repeats that table's rows (the "chasm trap").
+table's column runs after a join that repeats that table's rows (the "chasm trap"); a join nothing
+uses; and filters that cannot mean what they say (antipatterns.py).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
-from .antipatterns import join_filter_problems
+from .antipatterns import join_filter_problems, same_row_problems
 from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
 from .guard import UnsafeSQLError, check_read_only
 
-Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter"]
+Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
     warnings = tuple(fan_out_warnings(scopes, catalog, dialect) + unused_join_warnings(scopes, question)
-                     + join_filter_warnings(scopes, catalog))
+                     + filter_warnings(scopes, catalog))
 
     if database is None:
         return ValidationReport(pretty, (), tuple(passed), notes=("no database: dry run skipped",), warnings=warnings)
@@ -314,10 +315,12 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
     return list({w.message: w for w in warnings}.values())
 
 
-def join_filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:
+def filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:
+    """WHERE conditions that cannot mean what they say (antipatterns.py)."""
     keys = {t.name.lower(): {c.lower() for c in t.primary_key} for t in catalog.tables}
-    return [Issue("join_filter", message) for scope in scopes if isinstance(scope.expression, exp.Select)
-            for message in join_filter_problems(scope.expression, keys)]
+    selects = [scope.expression for scope in scopes if isinstance(scope.expression, exp.Select)]
+    return [Issue("join_filter", message) for select in selects for message in join_filter_problems(select, keys)] \
+        + [Issue("same_row", message) for select in selects for message in same_row_problems(select)]
 
 
 def unused_join_warnings(scopes: list, question: str | None) -> list[Issue]:

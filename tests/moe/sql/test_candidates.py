@@ -6,7 +6,7 @@ from MoE.sql import load_orchestrator, load_orchestrator_config
 from MoE.sql.candidates import Candidate, agreement_groups, preferred, result_signature, tied
 from MoE.sql.database import QueryResult
 from MoE.sql.experts import split_sql_answer
-from MoE.sql.validator import ValidationReport
+from MoE.sql.validator import Issue, ValidationReport
 from Qwen3.errors import ConfigError
 from support import REPO
 from scripted import scripted_runner
@@ -35,6 +35,17 @@ def test_groups_rank_non_empty_then_size_then_first():
     groups = agreement_groups(cands)
     assert groups == [[3, 4], [2], [0, 1]] and tied(groups, cands) == [[3, 4]]
     assert tied(agreement_groups(cands[2:4]), cands[2:4]) == [[0], [1]]
+
+
+def test_a_group_with_a_clean_member_ranks_before_one_whose_members_all_warn():
+    warned = ValidationReport("sql", passed=("safety",), warnings=(Issue("unused_join", "table t is joined"),))
+    rows, other, empty = result(["x"], [(1,)]), result(["x"], [(2,)]), result(["x"], [])
+    cands = [Candidate("w1", warned, rows), Candidate("w2", warned, rows), Candidate("clean", OK, other),
+             Candidate("e", OK, empty)]
+    assert agreement_groups(cands) == [[2], [0, 1], [3]]         # still: any rows before none
+    mixed = [Candidate("w", warned, rows), Candidate("c", OK, rows), Candidate("clean", OK, other)]
+    assert agreement_groups(mixed) == [[0, 1], [2]]            # one clean member is enough
+    assert tied(agreement_groups(cands[:3]), cands[:3]) == [[2]]
 
 
 def test_a_tie_can_go_to_a_view():
@@ -160,3 +171,36 @@ def test_a_join_the_question_never_asked_for_is_dropped():
 def test_a_tie_view_no_candidate_is_written_from_is_a_config_error():
     with pytest.raises(ConfigError, match="tie_break 'plain' is not one of candidate_prompts"):
         load_orchestrator_config({"schema": {"ddl": "CREATE TABLE t (x INT)"}, "experts": {"tie_break": "plain"}})
+
+
+@pytest.mark.parametrize("repair_candidates", [True, False])
+def test_each_candidate_can_be_repaired_before_the_vote(repair_candidates):
+    good, bad = "SELECT email FROM customers", "SELECT no_such_column FROM customers"
+    replies = [block(bad), block(good), block(good), KEEP] if repair_candidates else [block(bad), block(good), KEEP]
+    orch, backend = orchestrator(*replies, candidates=2, repair_candidates=repair_candidates)
+    result = orch.run("List all customer emails")
+    assert result.ok and result.sql.split() == good.split()
+    if repair_candidates:  # the repaired first candidate joins the vote
+        assert [c["votes"] for c in result.candidates] == [2, 2] and result.notes[-1].endswith("(2 of 2 agree)")
+        assert result.repair_reasons[0].startswith("candidate 1: [catalog]") and result.repair_rounds == 1
+        assert "failed these checks" in backend.user_messages()[1] and "unknown column 'no_such_column'" in backend.user_messages()[1]
+    else:                  # it stays out of the vote
+        assert [c["votes"] for c in result.candidates] == [0, 1] and result.repair_rounds == 0
+        assert result.candidates[0]["ok"] is False
+
+
+def test_a_candidates_repair_keeps_its_view_and_its_warning_gets_one_round():
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"always_plan": True},
+        "experts": {"candidates": 2, "repair_candidates": True}})
+    a = "SELECT email FROM customers WHERE segment = 'business'"
+    both = "SELECT email FROM customers WHERE segment = 'business' AND segment = 'consumer'"
+    runner, backend = scripted_runner(PLAN, block(a), block(both), block(a), KEEP)
+    result = load_orchestrator(config, runner=runner).run("List the emails of Business customers")
+    repair = backend.user_messages()[3]
+    assert "one row cannot hold two values" in repair and "Plan:" not in repair   # the direct view, repaired
+    assert result.repair_reasons[0].startswith("candidate 2: [same_row]")
+    assert [(c["prompt"], c["votes"], c["warnings"]) for c in result.candidates] == [("planned", 2, []),
+                                                                                      ("direct", 2, [])]
+    assert len(backend.requests) == 5    # plan, two candidates, one repair, the validator: no round after the vote

@@ -144,3 +144,27 @@ def test_join_filters_that_cannot_mean_what_they_say(sql, warning, catalog):
     assert report.ok and (found == [] if warning is None else len(found) == 1 and warning in found[0]), found
     if warning:
         assert "NOT IN (SELECT ...), NOT EXISTS or EXCEPT" in found[0]
+
+
+@pytest.mark.parametrize("sql, warning", [
+    # "customers who bought both a and b", asked of one row
+    ("SELECT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id "
+     "WHERE o.status = 'paid' AND o.status = 'refunded'", "one row cannot hold two values"),
+    ("SELECT order_id FROM orders WHERE 'paid' = status AND (status = 'open')", "COUNT(DISTINCT orders.status) = 2"),
+    # "customers with a paid order but no refunded one", asked of one row
+    ("SELECT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id "
+     "WHERE o.status = 'paid' AND o.status <> 'refunded'", "the second test adds nothing"),
+    # the right ways, and conditions that are fine: no warning
+    ("SELECT order_id FROM orders WHERE status = 'paid' OR status = 'refunded'", None),
+    ("SELECT order_id FROM orders WHERE status IN ('paid', 'open') AND status <> 'open'", None),
+    ("SELECT order_id FROM orders WHERE status = 'paid' AND status = 'paid'", None),
+    ("SELECT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id WHERE o.status = 'paid' "
+     "INTERSECT SELECT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id WHERE o.status = 'open'",
+     None),
+    ("SELECT a.order_id FROM orders a JOIN orders b ON a.customer_id = b.customer_id "
+     "WHERE a.status = 'paid' AND b.status = 'open'", None),           # two rows, two aliases
+])
+def test_one_row_asked_for_two_values(sql, warning, catalog):
+    report = validate_sql(sql, catalog, "duckdb")
+    found = [str(w) for w in report.warnings if w.stage == "same_row"]
+    assert report.ok and (found == [] if warning is None else len(found) == 1 and warning in found[0]), found
