@@ -1,10 +1,8 @@
 """Candidate selection by self-consistency: several SQL candidates, executed, chosen by agreeing results.
 
 Candidates whose result sets are equal (rows as a multiset, columns in any order) form a group; the
-largest group wins, a non-empty result before an empty one, and a group with a member that drew no
-warning before a group whose every member did (a warning marks SQL that is often wrong: a join nothing
-uses, a fan-out, a filter that cannot mean what it says). When the two best groups rank the same the
-validator expert breaks the tie. Only candidates that passed every check are executed.
+largest group wins, a non-empty result before an empty one. When the two largest groups are the same
+size the validator expert breaks the tie. Only candidates that passed every check are executed.
 """
 
 from __future__ import annotations
@@ -51,8 +49,9 @@ def agreement_groups(candidates: list[Candidate]) -> list[list[int]]:
 
 
 def rank(group: list[int], candidates: list[Candidate]) -> tuple:
-    """Lower is better: non-empty results, then a member without warnings, then more members."""
-    return (not candidates[group[0]].result.rows, all(candidates[i].report.warnings for i in group), -len(group))
+    """Lower is better: non-empty results, then more members. (Ranking groups whose every member drew
+    a warning last was tried and lost: the chosen candidate's repair round fixes many of them.)"""
+    return (not candidates[group[0]].result.rows, -len(group))
 
 
 def tied(groups: list[list[int]], candidates: list[Candidate]) -> list[list[int]]:

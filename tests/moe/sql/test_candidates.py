@@ -6,7 +6,7 @@ from MoE.sql import load_orchestrator, load_orchestrator_config
 from MoE.sql.candidates import Candidate, agreement_groups, preferred, result_signature, tied
 from MoE.sql.database import QueryResult
 from MoE.sql.experts import split_sql_answer
-from MoE.sql.validator import Issue, ValidationReport
+from MoE.sql.validator import ValidationReport
 from Qwen3.errors import ConfigError
 from support import REPO
 from scripted import scripted_runner
@@ -35,17 +35,6 @@ def test_groups_rank_non_empty_then_size_then_first():
     groups = agreement_groups(cands)
     assert groups == [[3, 4], [2], [0, 1]] and tied(groups, cands) == [[3, 4]]
     assert tied(agreement_groups(cands[2:4]), cands[2:4]) == [[0], [1]]
-
-
-def test_a_group_with_a_clean_member_ranks_before_one_whose_members_all_warn():
-    warned = ValidationReport("sql", passed=("safety",), warnings=(Issue("unused_join", "table t is joined"),))
-    rows, other, empty = result(["x"], [(1,)]), result(["x"], [(2,)]), result(["x"], [])
-    cands = [Candidate("w1", warned, rows), Candidate("w2", warned, rows), Candidate("clean", OK, other),
-             Candidate("e", OK, empty)]
-    assert agreement_groups(cands) == [[2], [0, 1], [3]]         # still: any rows before none
-    mixed = [Candidate("w", warned, rows), Candidate("c", OK, rows), Candidate("clean", OK, other)]
-    assert agreement_groups(mixed) == [[0, 1], [2]]            # one clean member is enough
-    assert tied(agreement_groups(cands[:3]), cands[:3]) == [[2]]
 
 
 def test_a_tie_can_go_to_a_view():
