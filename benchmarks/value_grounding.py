@@ -24,7 +24,7 @@ def main() -> None:
     spider = load_spider(ROOT.parent / "shared" / "data" / "spider")
     offered, used = {True: 0, False: 0}, {True: 0, False: 0}
     for db_id in spider.schemas:
-        database = SQLAlchemyDatabase(f"sqlite:///file:{spider.database_path(db_id).resolve()}?mode=ro&uri=true", 10)
+        database = SQLAlchemyDatabase(f"sqlite:///{spider.database_path(db_id).resolve()}", 10)
         index = ValueIndex.build(parse_ddl(spider.ddl(db_id), "sqlite"), database)
         for question in (q for q in spider.questions if q.db_id == db_id):
             for match in ground_values(question.question, index):

@@ -47,7 +47,7 @@ def database_config(base: OrchestratorConfig, ddl: str, database: Path, candidat
     data["experts"] = dict(data["experts"], candidates=candidates)
     data["schema"] = {"ddl": ddl, "dialect": "sqlite", "schema_file": None}
     data["dialect"] = "sqlite"
-    data["database"] = dict(data["database"], kind="url", url=f"sqlite:///file:{database.resolve()}?mode=ro&uri=true")
+    data["database"] = dict(data["database"], kind="url", url=f"sqlite:///{database.resolve()}")
     return validate_section(OrchestratorConfig, data)
 
 

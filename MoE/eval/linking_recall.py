@@ -28,10 +28,11 @@ def gold_columns(sql: str, catalog: Catalog, dialect: str) -> set[tuple[str, str
         for column in scope.columns:
             source = scope.sources.get(column.table)
             if isinstance(source, exp.Table):
-                used.add((source.name.lower(), column.name.lower()))
+                table = catalog.lookup(source)
+                used.add((table.key if table else source.name.lower(), column.name.lower()))
         for source in scope.sources.values():
-            if isinstance(source, exp.Table) and catalog.table(source.name) is not None:
-                used.add((source.name.lower(), "*"))
+            if isinstance(source, exp.Table) and (table := catalog.lookup(source)) is not None:
+                used.add((table.key, "*"))
     return used
 
 
@@ -62,8 +63,8 @@ def score_linking(root: str | Path, dialect: str = "sqlite", **linking: object) 
         gold = gold_columns(q["SQL"], catalog, dialect)
         question = q["question"] + (" " + q["evidence"] if q.get("evidence") else "")
         linked = link_schema(question, catalog, **linking)
-        kept = {(t.name.lower(), c.name.lower()) for t in linked.catalog.tables for c in t.columns}
-        kept |= {(t.name.lower(), "*") for t in linked.catalog.tables}
+        kept = {(t.key, c.name.lower()) for t in linked.catalog.tables for c in t.columns}
+        kept |= {(t.key, "*") for t in linked.catalog.tables}
         hit = gold & kept
         found, total = found + len(hit), total + len(gold)
         perfect += hit == gold

@@ -41,29 +41,51 @@ class RouterConfig(_Section):
 
 
 class SchemaConfig(_Section):
+    """Where the catalog comes from: a DDL file or inline DDL (wins where a database is also given),
+    or - with neither - the live database itself (`include`: the schemas to read, default its default one)."""
     schema_file: str | None = None
     ddl: str | None = None
     dialect: Dialect = "duckdb"     # the dialect the DDL is written in
+    include: tuple[str, ...] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_source(self):
-        if bool(self.schema_file) == bool(self.ddl):
-            raise ValueError("give exactly one of schema_file or ddl")
+        if self.schema_file and self.ddl:
+            raise ValueError("give one of schema_file or ddl, not both")
         return self
+
+    @property
+    def has_ddl(self) -> bool:
+        return bool(self.schema_file or self.ddl)
 
 
 class DatabaseConfig(_Section):
     kind: Literal["embedded", "url", "none"] = "embedded"
-    url: str | None = None          # SQLAlchemy URL when kind is url, e.g. postgresql+psycopg://...
+    # kind url: a SQLAlchemy URL (postgresql+psycopg://reader@host/db, mysql+pymysql://..., sqlite:///file.db),
+    # duckdb:///file.duckdb, or the path of a DuckDB / SQLite file
+    url: str | None = None
     path: str | None = None         # embedded: a DuckDB file to open read-only instead of sample data
     sample_rows: int = Field(default=300, gt=0)
     seed: int = 7
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_means_kind_url(cls, data):
+        if isinstance(data, dict) and data.get("url") and "kind" not in data:
+            data = dict(data, kind="url")
+        return data
 
     @model_validator(mode="after")
     def _url_needed(self):
         if self.kind == "url" and not self.url:
             raise ValueError("kind 'url' needs a url")
         return self
+
+
+class CacheConfig(_Section):
+    # the introspected catalog and the value index of live databases, keyed by a fingerprint of the schema
+    enabled: bool = True
+    dir: str = "~/.cache/qwen3-moe/sql"
 
 
 class SafetyConfig(_Section):
@@ -106,6 +128,7 @@ class ExpertsConfig(_Section):
 class ValuesConfig(_Section):
     enabled: bool = True            # match the question's literal values to database values
     per_column: int = Field(default=5000, gt=0)   # distinct values read per text column, at most
+    scan_rows: int = Field(default=100_000, gt=0)  # rows read per text column to find them, at most
     max_matches: int = Field(default=8, ge=0)
 
 
@@ -132,9 +155,11 @@ class RunConfig(_Section):
 class OrchestratorConfig(_Section):
     runner: RunnerRef = RunnerRef(config_file="../Qwen3/qwen3_runner_config.yaml")
     router: RouterConfig = RouterConfig()
-    schema_: SchemaConfig = Field(alias="schema")
-    dialect: Dialect = "duckdb"     # the dialect the experts write and the validator checks
+    schema_: SchemaConfig = Field(default=SchemaConfig(), alias="schema")
+    # the dialect the experts write and the validator checks; default: the database's, else the DDL's
+    dialect: Dialect = "duckdb"
     database: DatabaseConfig = DatabaseConfig()
+    cache: CacheConfig = CacheConfig()
     safety: SafetyConfig = SafetyConfig()
     experts: ExpertsConfig = ExpertsConfig()
     linking: LinkingConfig = LinkingConfig()
@@ -145,11 +170,34 @@ class OrchestratorConfig(_Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_dialect(cls, data):
+        """No `dialect:` given: the live database's (from its URL), else the DDL's."""
+        if isinstance(data, dict) and not data.get("dialect"):
+            database, schema = data.get("database") or {}, data.get("schema") or {}
+            url = database.get("url") if isinstance(database, dict) and database.get("kind", "url") == "url" else None
+            guess = dialect_of_url(url) if url else None
+            if guess is None and isinstance(schema, dict):
+                guess = schema.get("dialect")
+            data = dict(data, dialect=guess or "duckdb")
+        return data
+
+    @model_validator(mode="after")
+    def _schema_source(self):
+        if not self.schema_.has_ddl and (self.database.kind == "none" or
+                                         (self.database.kind == "embedded" and not self.database.path)):
+            raise ValueError("no schema: give schema.schema_file or schema.ddl, or a database.url to read it from")
+        return self
+
     def resolve(self, value: str) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else Path(self.base_dir) / path
 
-    def schema_ddl(self) -> str:
+    def schema_ddl(self) -> str | None:
+        """The DDL text, or None when the schema is read from the database."""
+        if not self.schema_.has_ddl:
+            return None
         if self.schema_.ddl:
             return self.schema_.ddl
         path = self.resolve(self.schema_.schema_file)
@@ -175,13 +223,30 @@ class OrchestratorConfig(_Section):
         return config
 
 
-def load_orchestrator_config(source: str | Path | Mapping[str, Any]) -> OrchestratorConfig:
+def load_orchestrator_config(source: str | Path | Mapping[str, Any],
+                             overrides: Mapping[str, Any] | None = None) -> OrchestratorConfig:
+    """The config from a YAML file or a mapping; `overrides` (nested keys) replace what the file says."""
     if isinstance(source, Mapping):
         data = dict(source)
     else:
         data = read_yaml_mapping(Path(source))
         data.setdefault("base_dir", str(Path(source).resolve().parent))
+    if overrides:
+        data = _deep_merge(data, overrides)
     return validate_section(OrchestratorConfig, data)
+
+
+_URL_DIALECTS = {"postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql",
+                 "sqlite": "sqlite", "duckdb": "duckdb", "mssql": "tsql", "snowflake": "snowflake",
+                 "bigquery": "bigquery"}
+
+
+def dialect_of_url(url: str) -> str | None:
+    """'postgres' for postgresql+psycopg://..., 'duckdb' for a .duckdb file, None when unknown."""
+    if "://" in url:
+        return _URL_DIALECTS.get(url.split("://", 1)[0].split("+", 1)[0].lower())
+    suffix = Path(url).suffix.lower()
+    return "duckdb" if suffix in (".duckdb", ".ddb") else "sqlite" if suffix in (".sqlite", ".sqlite3", ".db") else None
 
 
 def _deep_merge(base: dict, extra: Mapping) -> dict:

@@ -1,24 +1,35 @@
-"""Databases the orchestrator checks SQL against: embedded DuckDB (from the DDL, with sample rows,
-or a DuckDB file opened read-only) and any SQLAlchemy URL (PostgreSQL, SQLite, MySQL, ...).
+"""Databases the orchestrator checks SQL against: embedded DuckDB (from the DDL, with sample rows),
+a DuckDB or SQLite file, and any SQLAlchemy URL (PostgreSQL, MySQL/MariaDB, SQLite, ...).
 
-Every statement passes the read-only guard here too, whoever calls. Connections are locked down
-as far as each engine allows: DuckDB with external access off and its configuration locked,
-PostgreSQL and MySQL in read-only transactions, SQLite with query_only. Statements have a timeout.
+Two locks. Every statement passes the read-only guard here, whoever calls. Behind it the database
+itself refuses writes, as far as each engine allows (dialects.py says how, per dialect): DuckDB files
+are opened read_only with external access off and the configuration locked (the embedded database is
+built in a temporary file, then reopened so); SQLite files open with mode=ro, query_only, an authorizer
+and no attachable databases; PostgreSQL and MySQL sessions are read-only and every query runs in a
+read-only transaction that is rolled back. Statements have a timeout. A file that does not exist is
+an error, never created; a server that cannot be reached is a one-line error at open.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
-import sqlglot
+from sqlglot import exp
 
 from Qwen3.errors import RunnerError
 
 from . import sample_data
-from .catalog import Catalog
+from .catalog import Catalog, parse_statements
+from .dialects import dialect_of_backend, dialect_spec
 from .guard import check_read_only
 
 
@@ -36,10 +47,15 @@ class QueryResult:
 
 class Database(Protocol):
     dialect: str
+    identity: str   # which database this is, without secrets (cache keys, messages)
 
     def explain(self, sql: str) -> None: ...
 
     def execute(self, sql: str, limit: int) -> QueryResult: ...
+
+    def catalog_rows(self, sql: str) -> list[tuple]:
+        """Rows of the orchestrator's own catalog query, in the same locked-down session (no guard:
+        catalog functions such as duckdb_columns() are not for the experts' SQL)."""
 
     def close(self) -> None: ...
 
@@ -47,44 +63,67 @@ class Database(Protocol):
 class DuckDBDatabase:
     dialect = "duckdb"
 
-    def __init__(self, connection, timeout_s: float):
-        self.connection, self.timeout_s = connection, timeout_s
+    def __init__(self, connection, timeout_s: float, identity: str, cleanup: str | None = None):
+        self.connection, self.timeout_s, self.identity = connection, timeout_s, identity
         self.lock = threading.Lock()
+        self._cleanup = cleanup  # the embedded database's temporary folder
 
     @classmethod
     def from_catalog(cls, catalog: Catalog, ddl: str, rows: int, seed: int, timeout_s: float) -> "DuckDBDatabase":
+        """Build the schema with deterministic sample rows in a temporary file, then reopen it read-only."""
         import duckdb
 
-        connection = duckdb.connect(":memory:")
-        for statement in sqlglot.parse(ddl, read=catalog.dialect):
-            if statement is not None and statement.key in ("create", "comment"):
-                connection.execute(statement.sql(dialect="duckdb"))
-        for table, table_rows in sample_data.generate(catalog, rows, seed).items():
-            if table_rows:
-                marks = ", ".join("?" * len(table_rows[0]))
-                connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', table_rows)
-        connection.execute("SET enable_progress_bar = false")
-        connection.execute("SET enable_external_access = false")
-        connection.execute("SET lock_configuration = true")
-        return cls(connection, timeout_s)
+        folder = tempfile.mkdtemp(prefix="moe-sql-")
+        path = os.path.join(folder, "embedded.duckdb")
+        try:
+            connection = duckdb.connect(path)
+            for schema in catalog.schemas:
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dialect_spec('duckdb').quote(schema)}")
+            for statement in parse_statements(ddl, catalog.dialect):
+                if statement.key == "comment" or (statement.key == "create" and statement.kind == "TABLE"):
+                    for name in statement.find_all(exp.Table):  # the DDL's default schema is DuckDB's main
+                        known = catalog.lookup(name)
+                        if known is not None and not known.schema:
+                            name.set("db", None)
+                    connection.execute(statement.sql(dialect="duckdb"))
+            for table, table_rows in sample_data.generate(catalog, rows, seed).items():
+                if table_rows:
+                    marks = ", ".join("?" * len(table_rows[0]))
+                    target = catalog.table(table)
+                    connection.executemany(f"INSERT INTO {dialect_spec('duckdb').table_ref(target.name, target.schema)} "
+                                           f"VALUES ({marks})", table_rows)
+            connection.close()
+            return cls.open_file(path, timeout_s, identity="embedded", cleanup=folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     @classmethod
-    def open_file(cls, path: str, timeout_s: float) -> "DuckDBDatabase":
+    def open_file(cls, path: str, timeout_s: float, identity: str | None = None,
+                  cleanup: str | None = None) -> "DuckDBDatabase":
         import duckdb
 
+        if not Path(path).is_file():
+            raise DatabaseError(f"DuckDB file not found: {path}")
         try:
             connection = duckdb.connect(path, read_only=True, config={"enable_external_access": False})
             connection.execute("SET enable_progress_bar = false")
             connection.execute("SET lock_configuration = true")
         except duckdb.Error as exc:
-            raise DatabaseError(f"cannot open DuckDB file {path}: {_one_line(exc)}") from None
-        return cls(connection, timeout_s)
+            raise DatabaseError(f"cannot open DuckDB file {path}: {one_line(exc)}") from None
+        return cls(connection, timeout_s, identity or f"duckdb:{Path(path).resolve()}", cleanup)
+
+    def default_schema(self) -> str:
+        return self.catalog_rows("SELECT current_schema()")[0][0]
 
     def explain(self, sql: str) -> None:
         self._run("EXPLAIN " + check_read_only(sql, self.dialect), None)
 
     def execute(self, sql: str, limit: int) -> QueryResult:
         return self._run(check_read_only(sql, self.dialect), limit)
+
+    def catalog_rows(self, sql: str) -> list[tuple]:
+        return self._run(sql, None).rows
 
     def _run(self, sql: str, limit: int | None) -> QueryResult:
         import duckdb
@@ -100,17 +139,38 @@ class DuckDBDatabase:
             except duckdb.InterruptException:
                 raise DatabaseError(f"statement timed out after {self.timeout_s:g}s") from None
             except duckdb.Error as exc:
-                raise DatabaseError(_one_line(exc)) from None
+                raise DatabaseError(one_line(exc)) from None
             finally:
                 timer.cancel()
         return _result(columns, rows, limit, started)
 
     def close(self) -> None:
         self.connection.close()
+        if self._cleanup:
+            shutil.rmtree(self._cleanup, ignore_errors=True)
 
 
-_SQLALCHEMY_DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysql", "mariadb": "mysql",
-                        "mssql": "tsql", "snowflake": "snowflake", "bigquery": "bigquery", "duckdb": "duckdb"}
+# SQLite authorizer: no ATTACH/DETACH (VACUUM INTO and file writes go through them), no PRAGMA that
+# sets a value (writable_schema, query_only = OFF), nothing that changes the schema or rows.
+_SQLITE_DENIED = {getattr(sqlite3, name) for name in (
+    "SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE", "SQLITE_CREATE_TABLE",
+    "SQLITE_CREATE_INDEX", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_TRIGGER", "SQLITE_DROP_TABLE", "SQLITE_DROP_INDEX",
+    "SQLITE_DROP_VIEW", "SQLITE_DROP_TRIGGER", "SQLITE_ALTER_TABLE", "SQLITE_CREATE_VTABLE", "SQLITE_DROP_VTABLE",
+    "SQLITE_CREATE_TEMP_TABLE", "SQLITE_CREATE_TEMP_VIEW", "SQLITE_CREATE_TEMP_TRIGGER", "SQLITE_CREATE_TEMP_INDEX",
+    "SQLITE_REINDEX", "SQLITE_ANALYZE", "SQLITE_SAVEPOINT") if hasattr(sqlite3, name)}
+
+
+# PRAGMAs that take an argument only to name what they read (schema introspection).
+_SQLITE_READING_PRAGMAS = {"table_info", "table_xinfo", "foreign_key_list", "index_list", "index_info", "index_xinfo",
+                           "table_list", "function_list", "collation_list", "pragma_list", "database_list"}
+
+
+def _sqlite_authorizer(action, arg1, arg2, _db, _trigger):
+    if action in _SQLITE_DENIED:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in _SQLITE_READING_PRAGMAS:
+        return sqlite3.SQLITE_DENY  # a PRAGMA that sets a value: writable_schema, query_only = OFF, journal_mode ...
+    return sqlite3.SQLITE_OK
 
 
 class SQLAlchemyDatabase:
@@ -119,40 +179,59 @@ class SQLAlchemyDatabase:
     def __init__(self, url: str, timeout_s: float):
         try:
             from sqlalchemy import create_engine, event
+            from sqlalchemy.engine import make_url
             from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-            self.engine = create_engine(url, pool_pre_ping=True)
+            parsed = make_url(url)
+            options: dict[str, Any] = {"pool_pre_ping": True}
+            if parsed.get_backend_name() == "sqlite":
+                options = {"creator": _sqlite_opener(parsed.database)}
+            self.engine = create_engine(parsed, **options)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-            raise DatabaseError(f"cannot use database URL: {_one_line(exc)}") from None
-        name = self.engine.dialect.name
-        self.dialect = _SQLALCHEMY_DIALECTS.get(name, name)
+            raise DatabaseError(f"cannot use database URL: {one_line(exc)}") from None
+        self.identity = parsed.render_as_string(hide_password=True)
+        self.dialect = dialect_of_backend(self.engine.dialect.name)
+        self.spec = dialect_spec(self.dialect) if self.dialect in _KNOWN else None
         self.timeout_s = timeout_s
         self._sqlite_deadline = {"t": 0.0}  # SQLite has no statement timeout: a progress handler checks this
         event.listen(self.engine, "connect", self._lock_down)
+        self._check_connection()
+
+    def _check_connection(self) -> None:
+        try:
+            self.engine.connect().close()
+        except Exception as exc:  # each driver raises its own errors for refused, unknown host, bad password
+            self.engine.dispose()
+            raise DatabaseError(f"cannot connect to {self.identity}: {one_line(_root_cause(exc))}") from None
 
     def _lock_down(self, dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
-        ms = int(self.timeout_s * 1000)
-        if self.dialect == "postgres":
-            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            cursor.execute(f"SET statement_timeout = {ms}")
-        elif self.dialect == "mysql":
-            cursor.execute("SET SESSION TRANSACTION READ ONLY")
-            cursor.execute(f"SET SESSION max_execution_time = {ms}")
-        elif self.dialect == "sqlite":
-            cursor.execute("PRAGMA query_only = ON")
+        version = ""
+        if self.dialect == "mysql":
+            cursor.execute("SELECT VERSION()")
+            version = str(cursor.fetchone()[0])
+        for statement in self.spec.session_setup(int(self.timeout_s * 1000), version) if self.spec else []:
+            cursor.execute(statement)
+        cursor.close()
+        if self.dialect == "sqlite":  # after PRAGMA query_only = ON, which the authorizer would refuse
             deadline = self._sqlite_deadline
             dbapi_connection.set_progress_handler(lambda: int(time.monotonic() > deadline["t"]), 10_000)
-        cursor.close()
-        if self.dialect != "sqlite":
+            dbapi_connection.set_authorizer(_sqlite_authorizer)
+            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        else:
             dbapi_connection.commit()
 
     def explain(self, sql: str) -> None:
-        if self.dialect in ("postgres", "mysql", "sqlite", "duckdb", "snowflake"):
-            self._run("EXPLAIN " + check_read_only(sql, self.dialect), None)
+        checked = check_read_only(sql, self.dialect)
+        wrapped = self.spec.dry_run(checked) if self.spec else None
+        if wrapped is not None:
+            self._run(wrapped, None)
 
     def execute(self, sql: str, limit: int) -> QueryResult:
         return self._run(check_read_only(sql, self.dialect), limit)
+
+    def catalog_rows(self, sql: str) -> list[tuple]:
+        return self._run(sql, None).rows
 
     def _run(self, sql: str, limit: int | None) -> QueryResult:
         from sqlalchemy.exc import SQLAlchemyError
@@ -161,17 +240,20 @@ class SQLAlchemyDatabase:
         try:
             connection = self.engine.raw_connection()
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot connect: {_one_line(exc)}") from None
+            raise DatabaseError(f"cannot connect: {one_line(_root_cause(exc))}") from None
         try:
             self._sqlite_deadline["t"] = time.monotonic() + self.timeout_s
             cursor = connection.cursor()
+            for statement in self.spec.begin_read_only() if self.spec else []:
+                cursor.execute(statement)
             cursor.execute(sql)  # raw DB-API call: no parameter parsing of ':' or '%'
             columns = tuple(d[0] for d in cursor.description or [])
             rows = [tuple(r) for r in (cursor.fetchmany(limit + 1) if limit is not None else cursor.fetchall())]
             cursor.close()
         except Exception as exc:  # each driver has its own error classes
-            message = _one_line(exc)
-            if "interrupted" in message.lower() or "statement timeout" in message.lower():
+            message = one_line(exc)
+            if any(s in message.lower() for s in ("interrupted", "statement timeout", "max_statement_time",
+                                                  "maximum statement execution time")):
                 message = f"statement timed out after {self.timeout_s:g}s"
             raise DatabaseError(message) from None
         finally:
@@ -185,28 +267,67 @@ class SQLAlchemyDatabase:
         self.engine.dispose()
 
 
+_KNOWN = ("postgres", "sqlite", "mysql", "snowflake", "bigquery", "tsql", "duckdb")
+
+
+def _sqlite_opener(path: str | None):
+    """SQLite files open read-only (mode=ro): a mistyped name is an error, never a new empty database."""
+    if path and path.startswith("file:"):  # sqlite:///file:/path?mode=ro&uri=true, SQLAlchemy's URI form
+        path = path.removeprefix("file:")
+    if not path or path == ":memory:":
+        raise DatabaseError("a SQLite URL must name an existing database file (sqlite:///path/to/file.db)")
+    if not Path(path).is_file():
+        raise DatabaseError(f"SQLite file not found: {path}")
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+    return lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The driver's own error under SQLAlchemy's wrapper (its message names the real problem)."""
+    return getattr(exc, "orig", None) or exc
+
+
 def _result(columns: tuple[str, ...], rows: list, limit: int | None, started: float) -> QueryResult:
     """Rows up to `limit`; one row more was fetched to tell whether the result was cut."""
     truncated = limit is not None and len(rows) > limit
     return QueryResult(columns, rows[:limit] if limit is not None else rows, truncated, time.perf_counter() - started)
 
 
-def open_database(config, catalog: Catalog, ddl: str) -> Database | None:
-    """The database named by the orchestrator config, or None when checks must stay static."""
-    settings, timeout = config.database, config.safety.statement_timeout_s
-    if settings.kind == "none":
+_FILE_SUFFIXES = {".duckdb": "duckdb", ".ddb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
+
+
+def file_kind(url: str) -> str | None:
+    """'duckdb' or 'sqlite' when `url` is a database file path (or a duckdb:/// URL) rather than a URL."""
+    if url.startswith("duckdb:///"):
+        return "duckdb"
+    if "://" in url:
         return None
-    if settings.kind == "url":
-        return SQLAlchemyDatabase(settings.url, timeout)
-    if settings.path:
-        return DuckDBDatabase.open_file(str(config.resolve(settings.path)), timeout)
+    return _FILE_SUFFIXES.get(Path(url).suffix.lower())
+
+
+def connect(url: str, timeout_s: float, base: Path | None = None) -> Database:
+    """A live database from a SQLAlchemy URL, a duckdb:/// URL or a DuckDB / SQLite file path."""
+    kind = file_kind(url)
+    if kind is None:
+        return SQLAlchemyDatabase(url, timeout_s)
+    path = Path(url.removeprefix("duckdb:///")).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if kind == "duckdb":
+        return DuckDBDatabase.open_file(str(path), timeout_s)
+    return SQLAlchemyDatabase(f"sqlite:///{path}", timeout_s)
+
+
+def open_embedded(catalog: Catalog, ddl: str, rows: int, seed: int, timeout_s: float) -> DuckDBDatabase:
     try:
-        return DuckDBDatabase.from_catalog(catalog, ddl, settings.sample_rows, settings.seed, timeout)
+        return DuckDBDatabase.from_catalog(catalog, ddl, rows, seed, timeout_s)
+    except DatabaseError:
+        raise
     except Exception as exc:  # duckdb raises its own error types for DDL it cannot run
-        raise DatabaseError(f"cannot build the embedded database from the schema: {_one_line(exc)}") from None
+        raise DatabaseError(f"cannot build the embedded database from the schema: {one_line(exc)}") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return " ".join(text.split("\n")[:2])[:300] if text else type(exc).__name__
 

@@ -60,8 +60,8 @@ def link_schema(question: str, catalog: Catalog, enabled: bool = True, full_sche
     budget = max(int(column_budget * total_c), 1)
     chosen: dict[str, set[str]] = {}
     for table, column in keep:
-        if catalog.table(table) is not None:
-            chosen.setdefault(table.lower(), set()).add(column.lower())
+        if (kept := catalog.table(table)) is not None:
+            chosen.setdefault(kept.key, set()).add(column.lower())
     for score, table, column in ranked:
         if score <= 0 or _size(catalog, chosen) >= budget:
             break
@@ -101,7 +101,7 @@ def rank_columns(question: str, catalog: Catalog, embedder: Embedder | None = No
     for (t, c), score in zip(columns, scores):
         if c.name.lower() in named or " ".join(tokens(c.name, keep_stop_words=True)) in named:
             score += 100.0
-        ranked.append((score, t.name.lower(), c.name.lower()))
+        ranked.append((score, t.key, c.name.lower()))
     return sorted(ranked, key=lambda r: (-r[0], r[1], r[2]))
 
 
@@ -135,10 +135,10 @@ _NAMING = re.compile(r"(name|title)$", re.I)
 
 def _connectors(catalog: Catalog, keep: set[str]) -> set[str]:
     """Tables on the shortest foreign-key paths between kept tables."""
-    graph: dict[str, set[str]] = {t.name.lower(): set() for t in catalog.tables}
+    graph: dict[str, set[str]] = {t.key: set() for t in catalog.tables}
     for t in catalog.tables:
         for fk in t.foreign_keys:
-            a, b = t.name.lower(), fk.ref_table.lower()
+            a, b = t.key, fk.ref_table.lower()
             if a != b and b in graph:
                 graph[a].add(b)
                 graph[b].add(a)

@@ -17,11 +17,12 @@ from typing import Any, Mapping
 import sqlglot
 
 from Qwen3 import Runner, load_runner
+from Qwen3.errors import ConfigError
 
 from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .catalog import Catalog, parse_ddl
 from .config import OrchestratorConfig, load_orchestrator_config
-from .database import Database, DatabaseError, QueryResult, open_database
+from .database import Database, DatabaseError, DuckDBDatabase, QueryResult, connect, open_embedded
 from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages, writer_context
 from .embeddings import TextEmbedder
 from .few_shot import ExampleBank, format_examples, load_examples
@@ -31,7 +32,9 @@ from .repair import (MECHANICAL_REPAIRS, SEVERAL_MEASURES_ADVICE, drop_joins, pr
                      repair_advice)
 from .router import RoutePlan, route
 from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
-from .values import ValueIndex, ValueMatch, format_values, ground_values
+from .schema_cache import SchemaCache, value_index
+from .value_index import ValueIndex
+from .values import ValueMatch, format_values, ground_values
 
 
 @dataclass
@@ -88,16 +91,46 @@ class OrchestrationResult:
 
 class SQLMoEOrchestrator:
     def __init__(self, config: OrchestratorConfig, runner: Runner | None = None,
-                 database: Database | None | str = "from-config"):
+                 database: Database | None | str = "from-config", refresh_schema: bool = False,
+                 on_progress=None):
+        """`database`: "from-config", or a database to use instead (None: static checks only).
+        `refresh_schema`: read the live schema and rebuild the value index even when cached.
+        `on_progress(message)`: told about slow start-up work (reading the schema, indexing values)."""
         self.config = config
+        self.refresh_schema = refresh_schema
+        self._progress = on_progress or (lambda _message: None)
         self.ddl = ddl = config.schema_ddl()
-        self.catalog: Catalog = parse_ddl(ddl, config.schema_.dialect)
-        self.runner = runner if runner is not None else load_runner(config.runner_config())
-        self.database = open_database(config, self.catalog, ddl) if database == "from-config" else database
-        self.examples: ExampleBank | None = \
-            load_examples(config.resolve(config.few_shot.file)) if config.few_shot.file else None
-        self._value_index: ValueIndex | None = None
-        self.embedder = TextEmbedder(config.linking.embedding_model) if config.linking.embedding_model else None
+        self.database = open_live_database(config) if database == "from-config" else database
+        try:
+            self.catalog, self._schema_cache = self._load_catalog(ddl)
+            if database == "from-config" and self.database is None and config.database.kind == "embedded":
+                settings = config.database
+                self.database = open_embedded(self.catalog, ddl, settings.sample_rows, settings.seed,
+                                              config.safety.statement_timeout_s)
+            self.examples: ExampleBank | None = \
+                load_examples(config.resolve(config.few_shot.file)) if config.few_shot.file else None
+            self._value_index: ValueIndex | None = None
+            self.embedder = TextEmbedder(config.linking.embedding_model) if config.linking.embedding_model else None
+            self.runner = runner if runner is not None else load_runner(config.runner_config())
+        except BaseException:
+            if self.database is not None:
+                self.database.close()
+            raise
+
+    def _load_catalog(self, ddl: str | None) -> tuple[Catalog, SchemaCache | None]:
+        """The DDL's catalog when there is DDL (it wins), else the live database's, through the cache."""
+        cfg = self.config
+        if ddl is not None:
+            return parse_ddl(ddl, cfg.schema_.dialect), None
+        if self.database is None:
+            raise ConfigError("no schema: give schema.schema_file or schema.ddl, or a database to read it from")
+        root = cfg.resolve(cfg.cache.dir) if cfg.cache.enabled else None
+        cache = SchemaCache(root, self.database, cfg.schema_.include)
+        self._progress(f"reading the schema of {self.database.identity}")
+        catalog, cached = cache.catalog(refresh=self.refresh_schema)
+        self._progress(f"schema: {len(catalog.tables)} tables, {catalog.column_count} columns"
+                       + (" (cached)" if cached else ""))
+        return catalog, cache
 
     def run(self, query: str | None = None, extra_context: str | None = None, execute: bool = False,
             on_step=None) -> OrchestrationResult:
@@ -122,7 +155,7 @@ class SQLMoEOrchestrator:
 
     def _solve(self, result: OrchestrationResult, step, execute: bool) -> None:
         cfg, dialect = self.config, self.config.dialect
-        common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(), question=result.question,
+        common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(dialect), question=result.question,
                       extra_context=result.extra_context, values=format_values(result.values))
         examples = self.examples.most_similar(result.question, cfg.few_shot.count) if self.examples else []
         result.examples = len(examples)
@@ -280,13 +313,29 @@ class SQLMoEOrchestrator:
         if not settings.enabled or settings.max_matches == 0 or self.database is None:
             return []
         if self._value_index is None:
-            self._value_index = ValueIndex.build(self.catalog, self.database, settings.per_column)
+            self._value_index = self.value_index()
         return ground_values(text, self._value_index, settings.max_matches)
+
+    def value_index(self) -> ValueIndex:
+        """The index of database values, from the cache when the schema has not changed (live databases)."""
+        settings = self.config.values
+        wanted = {"per_column": settings.per_column, "scan_rows": settings.scan_rows}
+        folder = self._schema_cache.values_folder(wanted) if self._schema_cache is not None else None
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            if done == total or time.perf_counter() - last[0] > 2:
+                last[0] = time.perf_counter()
+                self._progress(f"indexing values: {done}/{total} text columns")
+        index, cached = value_index(self.catalog, self.database, folder, wanted, refresh=self.refresh_schema,
+                                    progress=progress)
+        self._progress(f"value index: {len(index)} values" + (" (cached)" if cached else ""))
+        return index
 
     def _candidate_messages(self, view: str, result: OrchestrationResult, plan_output, common: dict) -> list[dict]:
         """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
         if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
-            schema = self.ddl if result.linked.whole else common["schema_prompt"]
+            schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
             return plain_messages(self.config.dialect, schema, result.question, result.extra_context)
         return build_messages("sql_writer", **writer_context(view, plan_output, common))
 
@@ -361,10 +410,22 @@ class SQLMoEOrchestrator:
 
 
 def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfig,
-                      runner: Runner | None = None) -> SQLMoEOrchestrator:
+                      runner: Runner | None = None, refresh_schema: bool = False,
+                      on_progress=None) -> SQLMoEOrchestrator:
     if not isinstance(config, OrchestratorConfig):
         config = load_orchestrator_config(config)
-    return SQLMoEOrchestrator(config, runner=runner)
+    return SQLMoEOrchestrator(config, runner=runner, refresh_schema=refresh_schema, on_progress=on_progress)
+
+
+def open_live_database(config: OrchestratorConfig) -> Database | None:
+    """The database the config names, opened before anything slow (a wrong URL fails first); None for
+    the embedded database, which is built from the catalog, and for kind none."""
+    settings, timeout = config.database, config.safety.statement_timeout_s
+    if settings.kind == "url":
+        return connect(settings.url, timeout, base=Path(config.base_dir))
+    if settings.kind == "embedded" and settings.path:
+        return DuckDBDatabase.open_file(str(config.resolve(settings.path)), timeout)
+    return None
 
 
 def _needs_repair(report: ValidationReport, warned: bool) -> bool:

@@ -59,7 +59,7 @@ def requalify_misplaced_columns(sql: str, dialect: str, catalog: Catalog) -> tup
     fixed = []
     for select in tree.find_all(exp.Select):
         sources = [select.args.get("from_")] + list(select.args.get("joins") or [])
-        tables = {s.this.alias_or_name.lower(): catalog.table(s.this.name) for s in sources
+        tables = {s.this.alias_or_name.lower(): catalog.lookup(s.this) for s in sources
                   if s is not None and isinstance(s.this, exp.Table)}
         if None in tables.values():
             continue
@@ -98,9 +98,9 @@ def preaggregate_fanned_joins(sql: str, dialect: str, catalog: Catalog) -> tuple
         return None
     fixed = []
     for select in list(tree.find_all(exp.Select)):
-        sources = {s.this.alias_or_name: s.this.name for s in
+        sources = {s.this.alias_or_name: catalog.lookup(s.this).ref for s in
                    [select.args.get("from_")] + list(select.args.get("joins") or [])
-                   if s is not None and isinstance(s.this, exp.Table) and catalog.table(s.this.name) is not None}
+                   if s is not None and isinstance(s.this, exp.Table) and catalog.lookup(s.this) is not None}
         for join in select.args.get("joins") or []:
             subquery = _preaggregated(select, join, sources, catalog)
             if subquery is not None:
@@ -122,7 +122,7 @@ def _preaggregated(select: exp.Select, join: exp.Join, sources: dict[str, str], 
     if len(sides) != 2 or owners.count(alias) != 1 or None in owners:
         return None
     key, other = (sides[0].name, owners[1]) if owners[0] == alias else (sides[1].name, owners[0])
-    if not repeats_rows(catalog, table.name.lower(), sources[other].lower()):
+    if not repeats_rows(catalog, catalog.lookup(table).key, sources[other].lower()):
         return None
     uses = [c for c in select.find_all(exp.Column) if c.find_ancestor(exp.Select) is select
             and c.find_ancestor(exp.Join) is not join and _owner(c, sources, catalog) == alias]

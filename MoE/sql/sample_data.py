@@ -21,17 +21,17 @@ START, DAYS = dt.date(2023, 1, 1), 911  # 2023-01-01 .. 2025-06-30
 
 def fill_order(catalog: Catalog) -> list[Table]:
     """Tables ordered so that every foreign key points at a table filled earlier (self-references aside)."""
-    remaining = {t.name.lower(): t for t in catalog.tables}
+    remaining = {t.key: t for t in catalog.tables}
     ordered: list[Table] = []
     while remaining:
         ready = [t for t in remaining.values()
-                 if all(fk.ref_table.lower() not in remaining or fk.ref_table.lower() == t.name.lower()
+                 if all(fk.ref_table.lower() not in remaining or fk.ref_table.lower() == t.key
                         for fk in t.foreign_keys)]
         if not ready:  # a foreign-key cycle: break it at the first table left
             ready = [next(iter(remaining.values()))]
         for t in ready:
             ordered.append(t)
-            del remaining[t.name.lower()]
+            del remaining[t.key]
     return ordered
 
 
@@ -41,9 +41,9 @@ def generate(catalog: Catalog, rows: int, seed: int) -> dict[str, list[tuple]]:
     data: dict[str, list[tuple]] = {}
     for table in fill_order(catalog):
         count = rows * 2 if len(table.primary_key) > 1 else rows
-        data[table.name] = _rows(table, count, rng, keys)
+        data[table.ref] = _rows(table, count, rng, keys)
         for i, column in enumerate(table.columns):
-            keys[(table.name.lower(), column.name.lower())] = [r[i] for r in data[table.name]]
+            keys[(table.key, column.name.lower())] = [r[i] for r in data[table.ref]]
     return data
 
 
@@ -58,7 +58,7 @@ def _rows(table: Table, count: int, rng: random.Random, keys: dict) -> list[tupl
             fk = fk_of.get(name)
             if fk is not None:
                 parents = keys.get((fk.ref_table.lower(), fk.ref_columns[0].lower())) if fk.ref_columns else None
-                if fk.ref_table.lower() == table.name.lower():  # self-reference: an earlier row, or none
+                if fk.ref_table.lower() == table.key:  # self-reference: an earlier row, or none
                     parents = [r[0] for r in rows[: max(1, len(rows) // 4)]] or None
                 value = rng.choice(parents) if parents else None
                 if value is None and not column.nullable:

@@ -135,12 +135,20 @@ def as_resolved(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Exp
     return tree
 
 
-def _mapping(catalog: Catalog, dialect: str) -> dict[str, dict[str, str]]:
+def _mapping(catalog: Catalog, dialect: str) -> dict:
     """The catalog as sqlglot takes it, lower-cased where as_resolved lower-cases the query."""
     mapping = catalog.mapping()
-    if dialect in _QUOTED_CASE_INSENSITIVE:
-        return {t.lower(): {c.lower(): ty for c, ty in cols.items()} for t, cols in mapping.items()}
-    return mapping
+    return _lowered(mapping) if dialect in _QUOTED_CASE_INSENSITIVE else mapping
+
+
+def _lowered(mapping: dict) -> dict:
+    return {k.lower(): _lowered(v) if isinstance(v, dict) else v for k, v in mapping.items()}
+
+
+def table_ref(node: exp.Table, catalog: Catalog) -> str | None:
+    """The catalog's name (`ref`) for a table reference in SQL, or None when the catalog has no such table."""
+    table = catalog.lookup(node)
+    return table.ref if table is not None else None
 
 
 def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str, question: str | None = None) -> list[Issue]:
@@ -148,10 +156,15 @@ def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str, questio
     issues = []
     for table in tree.find_all(exp.Table):
         name = table.name
-        if not name or name.lower() in ctes or isinstance(table.this, exp.Func):
+        if not name or (name.lower() in ctes and not table.db) or isinstance(table.this, exp.Func):
             continue
-        if catalog.table(name) is None:
-            issues.append(Issue("catalog", f"unknown table '{name}'{_suggest(name, [t.name for t in catalog.tables])}"))
+        if catalog.lookup(table) is None:
+            shown = f"{table.db}.{name}" if table.db else name
+            if not table.db and catalog.schemas and any(t.name.lower() == name.lower() for t in catalog.tables):
+                holders = [t.ref for t in catalog.tables if t.name.lower() == name.lower()]
+                issues.append(Issue("catalog", f"table '{name}' is in several schemas: write {' or '.join(holders)}"))
+                continue
+            issues.append(Issue("catalog", f"unknown table '{shown}'{_suggest(shown, [t.ref for t in catalog.tables])}"))
     if issues:
         return issues
     try:
@@ -169,12 +182,12 @@ def _column_message(error: str, tree: exp.Expression, catalog: Catalog, question
     if not match:
         return error.split(". Line:")[0]
     name = match.group(1).strip('"')
-    used = {t.name.lower() for t in tree.find_all(exp.Table)}
-    candidates = [f"{t.name}.{c.name}" for t in catalog.tables if t.name.lower() in used for c in t.columns]
-    plain = {c.split(".", 1)[1]: c for c in candidates}
+    used = {ref.lower() for t in tree.find_all(exp.Table) if (ref := table_ref(t, catalog))}
+    candidates = [f"{t.ref}.{c.name}" for t in catalog.tables if t.key in used for c in t.columns]
+    plain = {c.rsplit(".", 1)[1]: c for c in candidates}
     close = difflib.get_close_matches(name.lower(), list(plain), n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(plain[c] for c in close)}?)" if close else ""
-    elsewhere = [t.name for t in catalog.tables if t.column(name) is not None and t.name.lower() not in used]
+    elsewhere = [t.ref for t in catalog.tables if t.column(name) is not None and t.key not in used]
     asked = set(tokens(question or ""))
     elsewhere.sort(key=lambda table: not asked & set(tokens(table.replace("_", " "))))  # named tables first
     if elsewhere:  # the exact name in a table left out is the likelier fix than a similar name
@@ -187,7 +200,7 @@ def _column_message(error: str, tree: exp.Expression, catalog: Catalog, question
         if alias.lower() not in sources and catalog.table(alias) is not None:
             return f"{alias}.{name} is used but table {alias} is not in FROM or JOIN{_join_hint(alias, used, catalog)}"
         return f"unknown column '{name}' for table alias '{alias}'{hint}"
-    holders = [t.name for t in catalog.tables if t.name.lower() in used and t.column(name) is not None]
+    holders = [t.ref for t in catalog.tables if t.key in used and t.column(name) is not None]
     if len(holders) > 1:
         return f"column '{name}' is ambiguous: tables {', '.join(holders)} all have it; qualify it"
     if not holders:
@@ -209,7 +222,7 @@ def _tables_of_scope_missing(tree: exp.Expression, name: str, catalog: Catalog) 
         return []
     for scope in scopes:
         sources = list(scope.selected_sources.values())
-        tables = [s.name for _, s in sources if isinstance(s, exp.Table) and catalog.table(s.name) is not None]
+        tables = [table_ref(s, catalog) for _, s in sources if isinstance(s, exp.Table) and catalog.lookup(s) is not None]
         if not tables or len(tables) != len(sources):
             continue
         uses = any(c.name.lower() == name.lower() and not c.table for c in scope.columns)
@@ -249,7 +262,7 @@ def derived_table_issues(scopes: list, catalog: Catalog) -> list[Issue]:
         if not scope.is_derived_table or isinstance(scope.expression.parent, exp.Lateral):
             continue
         tables = [source for _, source in scope.selected_sources.values() if isinstance(source, exp.Table)]
-        own = {c.name.lower() for t in tables if catalog.table(t.name) for c in catalog.table(t.name).columns}
+        own = {c.name.lower() for t in tables if catalog.lookup(t) for c in catalog.lookup(t).columns}
         if len(tables) != len(scope.selected_sources) or not own:
             continue  # nested subqueries: sqlglot qualified what it could; the dry run checks the rest
         own |= {p.alias_or_name.lower() for p in scope.expression.selects}
@@ -266,8 +279,8 @@ def join_issues(scopes: list, catalog: Catalog) -> list[Issue]:
     """Equality joins between two tables that a foreign key links must use that key's columns."""
     issues = []
     for scope in scopes:
-        aliases = {alias: source.name for alias, (_, source) in scope.selected_sources.items()
-                   if isinstance(source, exp.Table)}
+        aliases = {alias: table_ref(source, catalog) or source.name
+                   for alias, (_, source) in scope.selected_sources.items() if isinstance(source, exp.Table)}
         for join in scope.expression.args.get("joins") or []:
             for eq in (join.args.get("on") or exp.true()).find_all(exp.EQ):
                 left, right = eq.this, eq.expression
@@ -297,8 +310,8 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
     """
     warnings = []
     for scope in scopes:
-        tables = {alias: source.name.lower() for alias, (_, source) in scope.selected_sources.items()
-                  if isinstance(source, exp.Table) and catalog.table(source.name) is not None}
+        tables = {alias: table_ref(source, catalog).lower() for alias, (_, source) in scope.selected_sources.items()
+                  if isinstance(source, exp.Table) and catalog.lookup(source) is not None}
         if len(tables) < 2:
             continue
         for agg in scope.expression.find_all(*_ROW_SENSITIVE):
@@ -317,7 +330,8 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
 
 def filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:
     """WHERE conditions that cannot mean what they say (antipatterns.py)."""
-    keys = {t.name.lower(): {c.lower() for c in t.primary_key} for t in catalog.tables}
+    keys = {t.key: {c.lower() for c in t.primary_key} for t in catalog.tables}
+    keys |= {t.name.lower(): keys[t.key] for t in catalog.tables if catalog.table(t.name) is t}
     selects = [scope.expression for scope in scopes if isinstance(scope.expression, exp.Select)]
     return [Issue("join_filter", message) for select in selects for message in join_filter_problems(select, keys)] \
         + [Issue("same_row", message) for select in selects for message in same_row_problems(select)]

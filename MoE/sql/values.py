@@ -1,23 +1,21 @@
 """Value grounding: literal values in a question matched to values that exist in the database.
 
 "How many dogs are older than 3?" should become `pet_type = 'dog'`, not `'Dog'` or `'dogs'`. The
-distinct values of each text column are read once (bounded per column); the question's phrases -
-quoted strings, capitalised names, codes, and every run of one to three words - are matched to them
+question's phrases - quoted strings, capitalised names, codes, and every run of one to three words -
+are looked up in the value index (value_index.py: a bounded sample of each text column, kept on disk)
 ignoring case, punctuation and plural endings, then by close spelling. The matches go to the experts
 as `table.column = 'value'` lines.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
-from .bm25 import STOP_WORDS, stem
-from .catalog import Catalog
-from .database import Database, DatabaseError
+from rapidfuzz import fuzz
 
-_TEXT_TYPES = ("CHAR", "TEXT", "STRING", "CLOB", "VARCHAR", "NAME", "ENUM")
+from .bm25 import STOP_WORDS
+from .value_index import ValueIndex, normalise
 _PHRASE_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.\-]*")
 _QUOTED = re.compile(r"[\"'“‘]([^\"'”’]{1,80})[\"'”’]")
 
@@ -32,34 +30,6 @@ class ValueMatch:
 
     def __str__(self) -> str:
         return f"{self.table}.{self.column} = '{self.value}'" + ("" if self.exact else f"  (question says '{self.mention}')")
-
-
-@dataclass(frozen=True)
-class ValueIndex:
-    """Normalised value -> where it occurs, for every text column of the catalog."""
-    entries: dict[str, tuple[tuple[str, str, str], ...]]
-
-    @classmethod
-    def build(cls, catalog: Catalog, database: Database, per_column: int = 5000, max_length: int = 80) -> "ValueIndex":
-        entries: dict[str, list[tuple[str, str, str]]] = {}
-        for table in catalog.tables:
-            for column in table.columns:
-                if not any(t in column.type.upper() for t in _TEXT_TYPES):
-                    continue
-                sql = (f'SELECT DISTINCT "{column.name}" FROM "{table.name}" WHERE "{column.name}" IS NOT NULL '
-                       f"LIMIT {per_column}")
-                try:
-                    rows = database.execute(sql, limit=per_column).rows
-                except DatabaseError:
-                    continue  # a column the database cannot read as text: no grounding for it
-                for (value,) in rows:
-                    if isinstance(value, str) and 0 < len(value) <= max_length:
-                        entries.setdefault(normalise(value), []).append((table.name, column.name, value))
-        return cls({k: tuple(v) for k, v in entries.items()})
-
-
-def normalise(text: str) -> str:
-    return " ".join(stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def mentions(question: str, max_words: int = 3) -> list[str]:
@@ -84,17 +54,16 @@ def ground_values(question: str, index: ValueIndex, limit: int = 8, fuzzy_cutoff
     """Database values the question mentions, exact (up to case, punctuation, plurals) before close spellings."""
     matches: list[ValueMatch] = []
     covered: list[str] = []
-    keys = list(index.entries)
     for phrase in mentions(question):
         key = normalise(phrase)
         if not key or key.isdigit() or any(f" {key} " in f" {c} " or f" {c} " in f" {key} " for c in covered):
             continue  # a phrase inside (or around) one already matched
-        hits = [(k, True) for k in ([key] if key in index.entries else [])]
+        hits = [(key, True)] if index.exact(key) else []
         if not hits and len(key) >= 4 and not phrase.islower():
-            close = difflib.get_close_matches(key, keys, n=3, cutoff=fuzzy_cutoff)
+            close = [k for k, _ in index.similar(key, fuzzy_cutoff, limit=3)]
             hits = [(_closest(key, close), False)] if close else []
         for hit, exact in hits:
-            for table, column, value in index.entries[hit][:3]:
+            for table, column, value in index.exact(hit)[:3]:
                 if all((m.table, m.column, m.value) != (table, column, value) for m in matches):
                     matches.append(ValueMatch(table, column, value, phrase, exact))
             covered.append(key)
@@ -109,7 +78,7 @@ def _closest(key: str, candidates: list[str]) -> str:
     34 on Spider's questions; one guess keeps the value the writer most likely needs."""
     def shared_start(value: str) -> int:
         return next((i for i, (a, b) in enumerate(zip(key, value)) if a != b), min(len(key), len(value)))
-    return max(candidates, key=lambda c: (round(difflib.SequenceMatcher(None, key, c).ratio(), 3), shared_start(c)))
+    return max(candidates, key=lambda c: (round(fuzz.ratio(key, c) / 100, 3), shared_start(c)))
 
 
 def format_values(matches: list[ValueMatch]) -> str:
