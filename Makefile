@@ -6,6 +6,10 @@ BIN    := $(VENV)/bin
 # you want, e.g. TORCH="torch --index-url https://download.pytorch.org/whl/cpu" or a CUDA build.
 TORCH  ?= torch==2.13.0
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# llama.cpp is compiled for AVX2 rather than -march=native: a native build on a CPU with AMX uses tile
+# instructions that some virtual machines fault on (a segmentation fault at the first decode). Set your own
+# flags with LLAMA_CMAKE_ARGS="-DGGML_NATIVE=ON" on a machine where that works.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 .PHONY: setup setup-demo demo test clean
 
@@ -17,6 +21,7 @@ $(BIN)/python:
 # offline model.
 $(VENV)/.setup-test: pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install "llama-cpp-python>=0.3.0"
 	$(PIP) install -e ".[server,llamacpp,postgres,mysql,linking,dev,offline-small]"
 	touch $@
 

@@ -245,6 +245,10 @@ def _table(create: exp.Create, dialect: str) -> dict:
     table = {"name": schema.this.name, "schema": _schema_of(schema.this, dialect), "comment": _comment(create.comments),
              "columns": [], "pk": [], "fks": []}
     table["ref"] = f"{table['schema']}.{table['name']}" if table["schema"] else table["name"]
+    properties = create.args.get("properties")
+    for prop in properties.expressions if properties is not None else []:
+        if isinstance(prop, exp.SchemaCommentProperty):   # MySQL: CREATE TABLE ... COMMENT='...'
+            table["comment"] = prop.this.name
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
             table["columns"].append(_column(item, table, dialect))

@@ -4,9 +4,9 @@ SQLAlchemy's inspector for PostgreSQL, MySQL/MariaDB, SQLite and other SQLAlchem
 `get_multi_*` calls, so a schema of thousands of columns takes a few queries, not one per table);
 DuckDB's own catalog functions for DuckDB files.
 
-`include` names the schemas (namespaces) to read; None reads the connection's default schema. Tables
-of a single default schema keep bare names; otherwise every table is known as `schema.table`, so two
-tables that share a name in two schemas stay distinct.
+`include` names the schemas (namespaces) to read; None reads the connection's default schema. As in
+DDL (catalog.py), tables of the default schema keep bare names and every other table is known as
+`schema.table`, so two tables that share a name in two schemas stay distinct.
 
 `schema_fingerprint` is one cheap query over the column listing: the cache (schema_cache.py) keys the
 catalog and the value index by it, so a warm start reads neither again.
@@ -44,8 +44,7 @@ def introspect(database: Database, include: tuple[str, ...] | None = None) -> Ca
     if not tables:
         raise ConfigError(f"the database has no tables or views in schema {', '.join(wanted)}: "
                           "nothing to ask questions about")
-    bare = len(wanted) == 1 and wanted[0].lower() == (default or "").lower()
-    return Catalog(tuple(_freeze(t, bare) for t in tables), database.dialect)
+    return Catalog(tuple(_freeze(t, (default or "").lower()) for t in tables), database.dialect)
 
 
 def schema_fingerprint(database: Database, include: tuple[str, ...] | None = None) -> str:
@@ -154,11 +153,13 @@ def _type_name(type_, dialect) -> str:
         return str(type_.__class__.__name__).upper()
 
 
-def _freeze(t: dict[str, Any], bare: bool) -> Table:
+def _freeze(t: dict[str, Any], default: str) -> Table:
+    """A frozen table; names in the default schema are bare."""
+    def ref(schema: str, name: str) -> str:
+        return name if schema.lower() == default else f"{schema}.{name}"
     pk = tuple(t["pk"])
-    schema = "" if bare else t["schema"]
     columns = tuple(Column(c["name"], c["type"], c["comment"], c["nullable"] and c["name"] not in pk,
                            c["name"] in pk) for c in t["columns"])
-    fks = tuple(ForeignKey(tuple(fk["columns"]), fk["table"] if bare else f"{fk['schema']}.{fk['table']}",
-                           tuple(fk["ref_columns"])) for fk in t["fks"])
-    return Table(t["name"], columns, pk, fks, t["comment"], schema=schema)
+    fks = tuple(ForeignKey(tuple(fk["columns"]), ref(fk["schema"], fk["table"]), tuple(fk["ref_columns"]))
+                for fk in t["fks"])
+    return Table(t["name"], columns, pk, fks, t["comment"], schema="" if t["schema"].lower() == default else t["schema"])

@@ -161,7 +161,7 @@ def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str, questio
         if catalog.lookup(table) is None:
             shown = f"{table.db}.{name}" if table.db else name
             if not table.db and catalog.schemas and any(t.name.lower() == name.lower() for t in catalog.tables):
-                holders = [t.ref for t in catalog.tables if t.name.lower() == name.lower()]
+                holders = sorted(t.ref for t in catalog.tables if t.name.lower() == name.lower())
                 issues.append(Issue("catalog", f"table '{name}' is in several schemas: write {' or '.join(holders)}"))
                 continue
             issues.append(Issue("catalog", f"unknown table '{shown}'{_suggest(shown, [t.ref for t in catalog.tables])}"))

@@ -1,13 +1,5 @@
 """A live PostgreSQL through a SQLAlchemy URL: started by the test on loopback, read-only enforced."""
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
 import sqlglot
 
@@ -16,48 +8,22 @@ from MoE.sql.database import DatabaseError, SQLAlchemyDatabase
 from support import SAMPLE_DDL
 
 
-def _pg_bin(name):
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None)
-    return found
-
-
 @pytest.fixture(scope="module")
-def postgres_url(catalog):
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    try:
-        import psycopg
-    except ImportError:
-        psycopg = None
-    if not initdb or not pg_ctl or psycopg is None:
-        if os.environ.get("QWEN3_REQUIRE_POSTGRES") == "1":
-            pytest.fail("QWEN3_REQUIRE_POSTGRES=1 but PostgreSQL or psycopg is missing")
-        pytest.skip("PostgreSQL server binaries or psycopg not installed")
-    root = Path(tempfile.mkdtemp(prefix="qwen3-pg-"))  # pytest's own temp dirs are closed to other users
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    as_user = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "tester"], check=True, capture_output=True)
-    subprocess.run(as_user + [pg_ctl, "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                              f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
-    url = f"postgresql+psycopg://tester@127.0.0.1:{port}/postgres"
-    with psycopg.connect(f"host=127.0.0.1 port={port} user=tester dbname=postgres", autocommit=True) as con:
+def postgres_url(postgres_server, catalog):
+    """The sample e-commerce schema with 30 rows a table, in its own database of the shared server."""
+    import psycopg
+
+    admin = postgres_server.admin_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute("CREATE DATABASE ecommerce")
+    with psycopg.connect(admin.rsplit("/", 1)[0] + "/ecommerce", autocommit=True) as con:
         for statement in sqlglot.parse(SAMPLE_DDL, read="duckdb"):
             if statement is not None and statement.key == "create":
                 con.execute(statement.sql(dialect="postgres"))
         for table, rows in sample_data.generate(catalog, 30, seed=1).items():
             marks = ", ".join(["%s"] * len(rows[0]))
             con.cursor().executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-    yield url
-    subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+    return postgres_server.admin_url.rsplit("/", 1)[0] + "/ecommerce"
 
 
 def test_reads_work_and_writes_are_refused(postgres_url):
