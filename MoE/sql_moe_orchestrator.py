@@ -1,7 +1,10 @@
 """python -m MoE.sql_moe_orchestrator --config MoE/sql_moe_orchestrator_config.yaml --query "..."
+python -m MoE.sql_moe_orchestrator --database postgresql+psycopg://reader@host/db --query "..."
 
 Prints the router's plan, each expert's JSON (unless --quiet), the checks, the final SQL and the
 validator's explanation; --execute runs the SQL and prints the rows; --format json prints one object.
+--database points the experts at a live database (a URL or a DuckDB / SQLite file) and reads its schema
+from it, unless --schema-file is also given.
 """
 
 from __future__ import annotations
@@ -9,10 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from Qwen3.cli_support import one_line_errors
+from Qwen3.config import read_yaml_mapping
+from Qwen3.errors import ConfigError
 
-from .sql import load_orchestrator
+from .sql import load_orchestrator, load_orchestrator_config
+from .sql.config import OrchestratorConfig
 from .sql.orchestrator import OrchestrationResult
 
 PROGRAM = "python -m MoE.sql_moe_orchestrator"
@@ -26,13 +34,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="do not print each expert's JSON")
     parser.add_argument("--execute", action="store_true", help="run the final SQL and print the rows")
     parser.add_argument("--format", choices=["text", "json"], default="text")
+    source = parser.add_argument_group("your own database")
+    source.add_argument("--database", metavar="URL_OR_FILE",
+                        help="a SQLAlchemy URL (postgresql+psycopg://reader@host/db, mysql+pymysql://...) or a "
+                             "DuckDB / SQLite file; its schema is read from it")
+    source.add_argument("--schema-file", help="a DDL file to use instead of reading the schema from the database")
+    source.add_argument("--schemas", metavar="A,B", help="the database schemas (namespaces) to read, e.g. sales,finance")
+    source.add_argument("--dialect", help="the SQL dialect to write (default: the database's)")
+    source.add_argument("--refresh-schema", action="store_true",
+                        help="read the schema and rebuild the value index even if they are cached")
     return parser
+
+
+def config_for(args: argparse.Namespace) -> OrchestratorConfig:
+    """The config file, with what the command line says about the database put over it. A database given
+    here replaces the file's schema source too: the file's DDL describes its own database, not this one."""
+    path = Path(args.config)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    data: dict[str, Any] = read_yaml_mapping(path)
+    data.setdefault("base_dir", str(path.resolve().parent))
+    schema = dict(data.get("schema") or {})
+    if args.database:
+        url = args.database if "://" in args.database else str(Path(args.database).expanduser().resolve())
+        data["database"] = {"kind": "url", "url": url, **{k: v for k, v in (data.get("database") or {}).items()
+                                                            if k not in ("kind", "url", "path")}}
+        schema = {k: v for k, v in schema.items() if k not in ("schema_file", "ddl", "dialect")}
+        data.pop("dialect", None)
+    if args.schema_file:
+        schema = {k: v for k, v in schema.items() if k not in ("schema_file", "ddl")}
+        schema["schema_file"] = str(Path(args.schema_file).expanduser().resolve())
+    if args.schemas:
+        schema["include"] = [s.strip() for s in args.schemas.split(",") if s.strip()]
+    if args.dialect:
+        data["dialect"] = args.dialect
+    data["schema"] = schema
+    return load_orchestrator_config(data)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     with one_line_errors(PROGRAM):
-        with load_orchestrator(args.config) as orchestrator:
+        config = config_for(args)
+        starting = None if args.format == "json" else (lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+        with load_orchestrator(config, refresh_schema=args.refresh_schema, on_progress=starting) as orchestrator:
             progress = None if args.format == "json" else (lambda name: print(f"... {name}", file=sys.stderr, flush=True))
             result = orchestrator.run(args.query, args.extra_context, execute=args.execute, on_step=progress)
         if args.format == "json":

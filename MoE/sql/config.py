@@ -173,13 +173,17 @@ class OrchestratorConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _default_dialect(cls, data):
-        """No `dialect:` given: the live database's (from its URL), else the DDL's."""
-        if isinstance(data, dict) and not data.get("dialect"):
-            database, schema = data.get("database") or {}, data.get("schema") or {}
-            url = database.get("url") if isinstance(database, dict) and database.get("kind", "url") == "url" else None
-            guess = dialect_of_url(url) if url else None
-            if guess is None and isinstance(schema, dict):
-                guess = schema.get("dialect")
+        """No `dialect:` given: the live database's (from its URL), else the DDL's; a DDL file without a
+        `schema.dialect` is read in the database's dialect."""
+        if not isinstance(data, dict):
+            return data
+        database, schema = data.get("database") or {}, data.get("schema") or {}
+        url = database.get("url") if isinstance(database, dict) and database.get("kind", "url") == "url" else None
+        from_url = dialect_of_url(url) if url else None
+        if isinstance(schema, dict) and from_url and not schema.get("dialect"):
+            data = dict(data, schema=dict(schema, dialect=from_url))   # a DDL file for this database
+        if not data.get("dialect"):
+            guess = from_url or (schema.get("dialect") if isinstance(schema, dict) else None)
             data = dict(data, dialect=guess or "duckdb")
         return data
 

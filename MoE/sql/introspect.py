@@ -42,8 +42,8 @@ def introspect(database: Database, include: tuple[str, ...] | None = None) -> Ca
     lowered = {s.lower() for s in wanted}
     tables = [t for t in raw if t["schema"].lower() in lowered]
     if not tables:
-        raise ConfigError(f"the database has no tables or views in schema {', '.join(wanted)}: "
-                          "nothing to ask questions about")
+        raise DatabaseError(f"{database.identity} has no tables or views in schema {', '.join(wanted)}: "
+                            "nothing to ask questions about")
     return Catalog(tuple(_freeze(t, (default or "").lower()) for t in tables), database.dialect)
 
 
