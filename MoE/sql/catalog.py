@@ -210,15 +210,19 @@ def parse_statements(ddl: str, dialect: str) -> list[exp.Expression]:
         try:
             statement = sqlglot.parse_one(chunk, read=dialect)
         except sqlglot.errors.SqlglotError as exc:
-            if _CREATE_TABLE.match(_without_comments(chunk)):
-                raise ConfigError(f"schema DDL does not parse as {dialect}: {_first_line(exc)}") from None
+            create = _CREATE_TABLE.match(_without_comments(chunk))
+            if create:
+                name = create.group("name") or "(without a name)"
+                raise ConfigError(f"schema DDL: CREATE TABLE {name} does not parse as {dialect}: "
+                                  f"{_first_line(exc)}") from None
             continue
         if statement is not None:
             statements.append(statement)
     return statements
 
 
-_CREATE_TABLE = re.compile(r"\s*CREATE\s+(OR\s+REPLACE\s+)?((GLOBAL|LOCAL)\s+)?(TEMP\w*\s+)?TABLE\b", re.I)
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+(OR\s+REPLACE\s+)?((GLOBAL|LOCAL)\s+)?(TEMP\w*\s+)?TABLE\s*"
+                           r"(IF\s+NOT\s+EXISTS\s+)?(?P<name>[^\s(]*)", re.I)
 
 
 def _without_comments(sql: str) -> str:

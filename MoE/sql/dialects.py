@@ -18,6 +18,12 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+# Words reserved in standard SQL (and so in most engines) that schemas still use as names.
+_RESERVED = frozenset("""all alter and any as asc authorization between both by case check column constraint create
+cross current default delete desc distinct drop else end except exists fetch for foreign from full grant group
+having in index inner insert intersect into is join key leading left like limit natural not null offset on or
+order outer partition primary range references right rows select table then to trailing union unique update user
+using values when where window with""".split())
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class DialectSpec:
         strategy = sqlglot_dialect.NORMALIZATION_STRATEGY
         folds = (strategy == NormalizationStrategy.LOWERCASE and name != name.lower()) or \
             (strategy == NormalizationStrategy.UPPERCASE and name != name.upper())
-        keyword = name.upper() in sqlglot_dialect.tokenizer_class.KEYWORDS
+        keyword = name.lower() in _RESERVED or name.upper() in sqlglot_dialect.tokenizer_class.KEYWORDS
         return self.quote(name) if folds or keyword or not _PLAIN.match(name) else name
 
     def table_ref(self, table: str, schema: str = "") -> str:

@@ -6,7 +6,8 @@ import pytest
 
 from MoE.sql.catalog import parse_ddl
 from MoE.sql.database import SQLAlchemyDatabase
-from MoE.sql.values import ValueIndex, ground_values, mentions, normalise
+from MoE.sql.value_index import ValueIndex, normalise
+from MoE.sql.values import ground_values, mentions
 
 DDL = ("CREATE TABLE pets (pet_id INT PRIMARY KEY, pet_type TEXT, name TEXT, weight REAL); "
        "CREATE TABLE countries (code TEXT PRIMARY KEY, country_name TEXT);")
