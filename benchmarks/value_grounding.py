@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 from MoE.eval.spider import load_spider  # noqa: E402
 from MoE.sql.catalog import parse_ddl  # noqa: E402
 from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
-from MoE.sql.values import ValueIndex, ground_values  # noqa: E402
+from MoE.sql.value_index import ValueIndex  # noqa: E402
+from MoE.sql.values import ground_values  # noqa: E402
 
 
 def main() -> None:
