@@ -213,6 +213,8 @@ class SQLAlchemyDatabase:
         for statement in self.spec.session_setup(int(self.timeout_s * 1000), version) if self.spec else []:
             cursor.execute(statement)
         cursor.close()
+        if self.dialect == "tsql" and hasattr(dbapi_connection, "timeout"):
+            dbapi_connection.timeout = max(1, round(self.timeout_s))  # pyodbc: the query timeout, in seconds
         if self.dialect == "sqlite":  # after PRAGMA query_only = ON, which the authorizer would refuse
             deadline = self._sqlite_deadline
             dbapi_connection.set_progress_handler(lambda: int(time.monotonic() > deadline["t"]), 10_000)
