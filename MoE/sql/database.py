@@ -29,7 +29,7 @@ from Qwen3.errors import RunnerError
 
 from . import sample_data
 from .catalog import Catalog, parse_statements
-from .dialects import dialect_of_backend, dialect_spec
+from .dialects import DIALECTS, dialect_of_backend, dialect_spec
 from .guard import check_read_only
 
 
@@ -191,7 +191,7 @@ class SQLAlchemyDatabase:
             raise DatabaseError(f"cannot use database URL: {one_line(exc)}") from None
         self.identity = parsed.render_as_string(hide_password=True)
         self.dialect = dialect_of_backend(self.engine.dialect.name)
-        self.spec = dialect_spec(self.dialect) if self.dialect in _KNOWN else None
+        self.spec = DIALECTS.get(self.dialect)   # None for a backend this project has no dialect for
         self.timeout_s = timeout_s
         self._sqlite_deadline = {"t": 0.0}  # SQLite has no statement timeout: a progress handler checks this
         event.listen(self.engine, "connect", self._lock_down)
@@ -267,9 +267,6 @@ class SQLAlchemyDatabase:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-_KNOWN = ("postgres", "sqlite", "mysql", "snowflake", "bigquery", "tsql", "duckdb")
 
 
 def _sqlite_opener(path: str | None):

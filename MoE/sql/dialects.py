@@ -34,6 +34,7 @@ class DialectSpec:
     timeout: str                    # how a statement timeout is applied, in words (docs and notes)
     read_only: str                  # how the session refuses writes, in words
     explain: bool = True            # the engine has EXPLAIN for a dry run without executing
+    quoted_names_ignore_case: bool = True   # "Name" matches name (PostgreSQL and Snowflake: it does not)
 
     def quote(self, name: str) -> str:
         """An identifier quoted the way this dialect reads quoted identifiers (`x`, "x", [x])."""
@@ -94,7 +95,7 @@ DIALECTS: dict[str, DialectSpec] = {d.name: d for d in (
     DialectSpec("duckdb", "DuckDB", ("duckdb",),
                 timeout="a watchdog interrupts the connection", read_only="the file is opened read_only, "
                 "external access off, configuration locked"),
-    DialectSpec("postgres", "PostgreSQL", ("postgresql",),
+    DialectSpec("postgres", "PostgreSQL", ("postgresql",), quoted_names_ignore_case=False,
                 timeout="SET statement_timeout (server side)",
                 read_only="read-only session and every query in a SET TRANSACTION READ ONLY transaction"),
     DialectSpec("sqlite", "SQLite", ("sqlite",),
@@ -104,7 +105,7 @@ DIALECTS: dict[str, DialectSpec] = {d.name: d for d in (
     DialectSpec("mysql", "MySQL", ("mysql", "mariadb"),
                 timeout="SET SESSION max_execution_time (MySQL) or max_statement_time (MariaDB), server side",
                 read_only="read-only session and every query in a START TRANSACTION READ ONLY transaction"),
-    DialectSpec("snowflake", "Snowflake", ("snowflake",),
+    DialectSpec("snowflake", "Snowflake", ("snowflake",), quoted_names_ignore_case=False,
                 timeout="ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS (server side)",
                 read_only="none at session level: connect with a role that has SELECT only"),
     DialectSpec("bigquery", "BigQuery", ("bigquery",), explain=False,

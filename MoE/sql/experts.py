@@ -17,10 +17,9 @@ from Qwen3 import Runner
 from Qwen3.errors import StructuredOutputError
 from Qwen3.structured import parse_json_output
 
+from .dialects import display_name
 from .json_recovery import ExpertOutputError, recover_json
 
-DIALECT_NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL",
-                 "snowflake": "Snowflake", "bigquery": "BigQuery", "tsql": "T-SQL (SQL Server)"}
 
 _LIST = {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 8}
 
@@ -89,7 +88,7 @@ PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
 
 
 def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "") -> list[dict[str, str]]:
-    name = DIALECT_NAMES.get(dialect, dialect)
+    name = display_name(dialect)
     hint = f"Hint: {extra_context}\n\n" if extra_context else ""
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
             {"role": "user", "content": PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)}]
@@ -116,7 +115,7 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
                    checks: str = "", values: str = "", examples: str = "",
                    candidates: list[str] | None = None, sql_block: bool = False,
                    advice: str = "") -> list[dict[str, str]]:
-    dialect_name = DIALECT_NAMES.get(dialect, dialect)
+    dialect_name = display_name(dialect)
     system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
     answer = SQL_BLOCK_ANSWER if sql_block else JSON_ANSWER
     parts = [ROLE[name].format(dialect=dialect_name, checks=checks or "none", answer=answer)]

@@ -29,6 +29,7 @@ from .antipatterns import join_filter_problems, same_row_problems
 from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
+from .dialects import DIALECTS
 from .guard import UnsafeSQLError, check_read_only
 
 Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row"]
@@ -109,8 +110,10 @@ def transpile(sql: str, source: str, target: str) -> str:
     return sqlglot.transpile(sql, read=source, write=target)[0]
 
 
-# Engines that match even quoted identifiers without regard to case (PostgreSQL and Snowflake do not).
-_QUOTED_CASE_INSENSITIVE = frozenset({"mysql", "sqlite", "duckdb", "tsql", "bigquery"})
+def _ignores_case(dialect: str) -> bool:
+    """Does the engine match even quoted identifiers without regard to case?"""
+    spec = DIALECTS.get(dialect)
+    return spec is not None and spec.quoted_names_ignore_case
 
 
 def as_resolved(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Expression:
@@ -128,7 +131,7 @@ def as_resolved(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Exp
             ident = column.this
             if not column.table and isinstance(ident, exp.Identifier) and ident.quoted and ident.name.lower() not in known:
                 column.replace(exp.Literal.string(ident.name))
-    if dialect in _QUOTED_CASE_INSENSITIVE:
+    if _ignores_case(dialect):
         for ident in tree.find_all(exp.Identifier):
             ident.set("this", ident.name.lower())
             ident.set("quoted", False)
@@ -138,7 +141,7 @@ def as_resolved(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Exp
 def _mapping(catalog: Catalog, dialect: str) -> dict:
     """The catalog as sqlglot takes it, lower-cased where as_resolved lower-cases the query."""
     mapping = catalog.mapping()
-    return _lowered(mapping) if dialect in _QUOTED_CASE_INSENSITIVE else mapping
+    return _lowered(mapping) if _ignores_case(dialect) else mapping
 
 
 def _lowered(mapping: dict) -> dict:

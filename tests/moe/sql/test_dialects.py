@@ -76,3 +76,16 @@ def test_names():
     assert dialect_of_backend("mssql") == "tsql" and display_name("tsql") == "T-SQL (SQL Server)"
     with pytest.raises(ValueError, match="unknown dialect 'oracle'"):
         dialect_spec("oracle")
+
+
+def test_the_config_accepts_exactly_the_known_dialects():
+    from typing import get_args
+
+    from MoE.sql.config import Dialect
+
+    assert set(get_args(Dialect)) == set(DIALECTS)
+
+
+def test_case_of_quoted_names():
+    assert not dialect_spec("postgres").quoted_names_ignore_case and not dialect_spec("snowflake").quoted_names_ignore_case
+    assert all(dialect_spec(d).quoted_names_ignore_case for d in ("mysql", "sqlite", "duckdb", "tsql", "bigquery"))
