@@ -1,6 +1,7 @@
 """The schema cache: keyed by a fingerprint of the live schema, reused while it holds, rebuilt when it changes."""
 
 import duckdb
+import pytest
 
 from MoE.sql.database import connect
 from MoE.sql.schema_cache import SchemaCache, catalog_from_dict, catalog_to_dict, value_index
@@ -13,10 +14,18 @@ def make(path, sql="CREATE TABLE pets (pet_id INT PRIMARY KEY, kind VARCHAR); IN
     con.close()
 
 
-def test_catalog_is_cached_under_the_fingerprint_and_read_again_when_the_schema_changes(tmp_path):
+@pytest.fixture
+def pets(tmp_path):
+    """A DuckDB file with one table, and the database opened on it."""
     path = tmp_path / "w.duckdb"
     make(path)
     db = connect(str(path), 5)
+    yield path, db
+    db.close()
+
+
+def test_catalog_is_cached_under_the_fingerprint_and_read_again_when_the_schema_changes(tmp_path, pets):
+    path, db = pets
     first = SchemaCache(tmp_path / "cache", db, None)
     catalog, cached = first.catalog()
     assert not cached and [t.name for t in catalog.tables] == ["pets"]
@@ -33,10 +42,8 @@ def test_catalog_is_cached_under_the_fingerprint_and_read_again_when_the_schema_
     db.close()
 
 
-def test_value_index_is_built_once_per_schema_and_settings(tmp_path):
-    path = tmp_path / "w.duckdb"
-    make(path)
-    db = connect(str(path), 5)
+def test_value_index_is_built_once_per_schema_and_settings(tmp_path, pets):
+    _, db = pets
     cache = SchemaCache(tmp_path / "cache", db, None)
     catalog, _ = cache.catalog()
     settings = {"per_column": 100, "scan_rows": 1000}
@@ -45,7 +52,6 @@ def test_value_index_is_built_once_per_schema_and_settings(tmp_path):
     assert not cached and index.exact("dog") == [("pets", "kind", "dog")]
     assert value_index(catalog, db, folder, settings)[1] is True
     assert cache.values_folder({"per_column": 5, "scan_rows": 1000}) != folder   # other settings, other index
-    db.close()
 
 
 def test_catalog_round_trips_through_json():
