@@ -100,7 +100,6 @@ def _duckdb_tables(database: DuckDBDatabase) -> list[dict[str, Any]]:
 
 def _sqlalchemy_tables(database: SQLAlchemyDatabase, include) -> tuple[list[dict[str, Any]], str]:
     from sqlalchemy import inspect
-    from sqlalchemy.engine.reflection import ObjectKind
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
@@ -109,24 +108,65 @@ def _sqlalchemy_tables(database: SQLAlchemyDatabase, include) -> tuple[list[dict
         out = []
         for schema in include or (default,):
             ask = None if schema == default else schema
-            columns = inspector.get_multi_columns(schema=ask, kind=ObjectKind.ANY)
-            keys = inspector.get_multi_pk_constraint(schema=ask, kind=ObjectKind.ANY)
-            foreign = inspector.get_multi_foreign_keys(schema=ask, kind=ObjectKind.ANY)
-            comments = _table_comments(inspector, ask)
-            for (_, name), cols in columns.items():
-                key = (ask, name)
-                out.append({
-                    "schema": schema, "name": name, "comment": (comments.get(key) or {}).get("text") or "",
-                    "columns": [{"name": c["name"], "type": _type_name(c["type"], database.engine.dialect),
-                                 "nullable": c.get("nullable", True), "comment": c.get("comment") or ""} for c in cols],
-                    "pk": list((keys.get(key) or {}).get("constrained_columns") or []),
-                    "fks": [{"columns": fk["constrained_columns"], "schema": fk.get("referred_schema") or schema,
-                             "table": fk["referred_table"], "ref_columns": fk["referred_columns"]}
-                            for fk in foreign.get(key, []) if fk.get("referred_table")],
-                })
+            try:
+                out += _reflect_schema(inspector, database, schema, ask)
+            except SQLAlchemyError:  # one object the login may not describe: go table by table
+                inspector = inspect(database.engine)
+                out += _reflect_one_by_one(inspector, database, schema, ask)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot read the schema: {one_line(exc)}") from None
     return out, default
+
+
+def _reflect_schema(inspector, database: SQLAlchemyDatabase, schema: str, ask: str | None) -> list[dict[str, Any]]:
+    """Every table and view of one schema in a few batched queries."""
+    from sqlalchemy.engine.reflection import ObjectKind
+
+    columns = inspector.get_multi_columns(schema=ask, kind=ObjectKind.ANY)
+    keys = inspector.get_multi_pk_constraint(schema=ask, kind=ObjectKind.ANY)
+    foreign = inspector.get_multi_foreign_keys(schema=ask, kind=ObjectKind.ANY)
+    comments = _table_comments(inspector, ask)
+    return [_reflected(database, schema, name, cols, keys.get((ask, name)), foreign.get((ask, name), []),
+                       comments.get((ask, name))) for (_, name), cols in columns.items()]
+
+
+def _reflect_one_by_one(inspector, database: SQLAlchemyDatabase, schema: str, ask: str | None) -> list[dict[str, Any]]:
+    """Table by table. MySQL describes a view only to a login with SHOW VIEW; such a view's columns come
+    from information_schema, which any login that may read the view sees."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    out = []
+    for name in inspector.get_table_names(schema=ask) + inspector.get_view_names(schema=ask):
+        try:
+            out.append(_reflected(database, schema, name, inspector.get_columns(name, schema=ask),
+                                  inspector.get_pk_constraint(name, schema=ask),
+                                  inspector.get_foreign_keys(name, schema=ask), _table_comment(inspector, name, ask)))
+        except SQLAlchemyError:
+            rows = database.catalog_rows(_information_schema_columns(database, schema, name))
+            out.append({"schema": schema, "name": name, "comment": "", "pk": [], "fks": [],
+                        "columns": [{"name": c, "type": str(t).upper(), "nullable": str(n).upper() == "YES",
+                                     "comment": ""} for c, t, n in rows]})
+    return out
+
+
+def _information_schema_columns(database: SQLAlchemyDatabase, schema: str, table: str) -> str:
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+    return (f"SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = "
+            f"{literal(schema)} AND table_name = {literal(table)} ORDER BY ordinal_position")
+
+
+def _reflected(database: SQLAlchemyDatabase, schema: str, name: str, cols: list, pk: dict | None, fks: list,
+               comment: dict | None) -> dict[str, Any]:
+    return {
+        "schema": schema, "name": name, "comment": (comment or {}).get("text") or "",
+        "columns": [{"name": c["name"], "type": _type_name(c["type"], database.engine.dialect),
+                     "nullable": c.get("nullable", True), "comment": c.get("comment") or ""} for c in cols],
+        "pk": list((pk or {}).get("constrained_columns") or []),
+        "fks": [{"columns": fk["constrained_columns"], "schema": fk.get("referred_schema") or schema,
+                 "table": fk["referred_table"], "ref_columns": fk["referred_columns"]}
+                for fk in fks if fk.get("referred_table")],
+    }
 
 
 def _table_comments(inspector, schema) -> dict:
@@ -136,6 +176,13 @@ def _table_comments(inspector, schema) -> dict:
         return inspector.get_multi_table_comment(schema=schema, kind=ObjectKind.ANY)
     except NotImplementedError:  # SQLite keeps no comments
         return {}
+
+
+def _table_comment(inspector, name: str, schema) -> dict | None:
+    try:
+        return inspector.get_table_comment(name, schema=schema)
+    except NotImplementedError:
+        return None
 
 
 def _schema_exists(database: SQLAlchemyDatabase, names: list[str]) -> bool:

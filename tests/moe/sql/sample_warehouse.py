@@ -1,7 +1,7 @@
 """One small warehouse loaded into every engine the tests run: Spider's pets_1 (three tables, two foreign
 keys, Has_Pet without a primary key, mixed-case names) with its rows, plus a table whose names need
 quoting (a space, a reserved word in mixed case) and comments. PostgreSQL and DuckDB also get two
-schemas, `sales` and `finance`, that both hold a table named `orders`.
+schemas, `sales` and `finance`, that both hold a table named `orders`. A view, "dog owners", reads three tables.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ CREATE TABLE "Has_Pet" ("StuID" INTEGER, "PetID" INTEGER, FOREIGN KEY ("StuID") 
 CREATE TABLE "order lines" ("line id" INTEGER, "Select" VARCHAR(20), "PetID" INTEGER, PRIMARY KEY ("line id"),
   FOREIGN KEY ("PetID") REFERENCES "Pets" ("PetID"));
 """
+VIEW = ('CREATE VIEW "dog owners" AS SELECT s."Fname", s."LName" FROM "Student" AS s JOIN "Has_Pet" AS h '
+        'ON s."StuID" = h."StuID" JOIN "Pets" AS p ON p."PetID" = h."PetID" WHERE p."PetType" = \'dog\'')
 ORDER_LINES = [(1, "Grooming", 2001), (2, "Vet visit", 2002), (3, "Grooming", 2003)]
 TABLE_COMMENT, COLUMN_COMMENT = "what was bought for a pet", "the service sold"
 
@@ -46,9 +48,9 @@ def spider_rows(pets_sqlite: Path) -> dict[str, list[tuple]]:
 
 
 def statements(dialect: str) -> list[str]:
-    out = [s.sql(dialect=dialect) for s in sqlglot.parse(DDL, read="postgres") if s is not None]
+    out = [s.sql(dialect=dialect) for s in sqlglot.parse(DDL + ";" + VIEW, read="postgres") if s is not None]
     if dialect == "mysql":
-        out[-1] = out[-1] + f" COMMENT='{TABLE_COMMENT}'"
+        out[-2] = out[-2] + f" COMMENT='{TABLE_COMMENT}'"
         out.append(f"ALTER TABLE `order lines` MODIFY `Select` VARCHAR(20) COMMENT '{COLUMN_COMMENT}'")
     elif dialect in ("postgres", "duckdb"):
         out.append(f"COMMENT ON TABLE \"order lines\" IS '{TABLE_COMMENT}'")

@@ -34,12 +34,12 @@ def test_connect_and_ask_then_start_warm(engine, tmp_path):
         assert first.returncode == 0, first.stderr
         out = json.loads(first.stdout)
         assert out["ok"] and out["dialect"] == engine.dialect and out["rows"]["rows"] == [[3]]
-        assert out["schema"]["tables_total"] == 4          # read from the database, not the sample DDL
+        assert out["schema"]["tables_total"] == 5          # read from the database (4 tables, a view), not the sample DDL
         prompt = server.prompts()[0]
         assert "Has_Pet" in prompt and "orders" not in prompt.lower().replace("order lines", "")
         warm = run(tmp_path, server, "--database", engine.url, "--query", "How many pets are there?")
         assert warm.returncode == 0, warm.stderr
-        assert "schema: 4 tables, 17 columns (cached)" in warm.stderr and "values (cached)" in warm.stderr
+        assert "schema: 5 tables, 19 columns (cached)" in warm.stderr and "values (cached)" in warm.stderr
         refreshed = run(tmp_path, server, "--database", engine.url, "--query", "How many pets?", "--refresh-schema")
         assert refreshed.returncode == 0 and "(cached)" not in refreshed.stderr
 

@@ -90,3 +90,16 @@ def test_sqlalchemy_sqlite_is_read_only(tmp_path):
 def test_bad_url_is_a_clear_error():
     with pytest.raises(DatabaseError, match="cannot use database URL"):
         SQLAlchemyDatabase("nosuchdriver://x", timeout_s=1)
+
+
+def test_the_embedded_database_is_read_only_past_the_guard(catalog):
+    db = DuckDBDatabase.from_catalog(catalog, SAMPLE_DDL, rows=10, seed=1, timeout_s=5)
+    folder = db._cleanup
+    for statement in ("DELETE FROM orders", "DROP TABLE refunds", "INSERT INTO categories VALUES (99, 'x', NULL)",
+                      "CREATE TABLE extra (x INT)", "UPDATE orders SET status = 'paid'"):
+        with pytest.raises(DatabaseError, match="read-only"):
+            db._run(statement, None)   # straight to DuckDB: the guard is not asked
+    assert db.execute("SELECT COUNT(*) FROM orders", 1).rows == [(10,)]
+    db.close()
+    import os
+    assert not os.path.exists(folder)   # the temporary database file goes with it

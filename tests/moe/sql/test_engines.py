@@ -33,7 +33,8 @@ def db(engine):
 
 def test_introspection_reads_tables_keys_and_comments(engine, db):
     catalog = introspect(db)
-    assert {t.name for t in catalog.tables} == set(ROW_COUNTS)   # other schemas are not read by default
+    assert {t.name for t in catalog.tables} == set(ROW_COUNTS) | {"dog owners"}   # tables and views, default schema
+    assert [c.name for c in catalog.table("dog owners").columns] == ["Fname", "LName"]
     assert catalog.table("Student").primary_key == ("StuID",)
     assert catalog.table("Has_Pet").primary_key == ()            # a table without a primary key
     assert {(fk.columns, fk.ref_table, fk.ref_columns) for fk in catalog.table("Has_Pet").foreign_keys} == {
@@ -104,10 +105,11 @@ def snapshot(engine) -> dict:
     try:
         counts = {t: admin.execute(sql_for(engine, f'SELECT COUNT(*) FROM "{t}"'), 1).rows[0][0] for t in ROW_COUNTS}
         tables = sorted(t.name for t in introspect(admin).tables)
+        owners = admin.execute(sql_for(engine, 'SELECT COUNT(*) FROM "dog owners"'), 1).rows[0][0]
     finally:
         admin.close()
     files = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in engine.files}
-    return {"counts": counts, "tables": tables, "files": files}
+    return {"counts": counts, "tables": tables, "files": files, "view rows": owners}
 
 
 def test_the_database_refuses_writes_that_bypass_the_guard(engine, tmp_path):

@@ -19,11 +19,11 @@ def test_a_url_in_the_config_is_enough(duckdb_warehouse, tmp_path):
     runner, backend = scripted_runner('```sql\nSELECT COUNT(*) FROM "Has_Pet"\n```', KEEP)
     messages = []
     with load_orchestrator(config(duckdb_warehouse, tmp_path), runner=runner, on_progress=messages.append) as orch:
-        assert orch.config.dialect == "duckdb" and len(orch.catalog.tables) == 4
+        assert orch.config.dialect == "duckdb" and len(orch.catalog.tables) == 5
         result = orch.run("How many pet owners are there?", execute=True)
     assert result.ok and result.rows.rows == [(3,)]
     assert 'CREATE TABLE "order lines"' in backend.requests[0].messages[0].content   # names quoted as DuckDB needs
-    assert any(m.startswith("schema: 4 tables") for m in messages)
+    assert any(m.startswith("schema: 5 tables") for m in messages)
 
 
 def test_the_ddl_wins_where_both_are_given(duckdb_warehouse, tmp_path):

@@ -17,8 +17,9 @@ from sample_warehouse import COLUMN_COMMENT, TABLE_COMMENT
 
 
 def keys(catalog: Catalog) -> dict:
+    """Every table's key, foreign keys and columns (views aside: a dump holds their query, not their columns)."""
     return {t.ref: (t.primary_key, {(fk.columns, fk.ref_table, fk.ref_columns) for fk in t.foreign_keys},
-                    tuple(c.name for c in t.columns)) for t in catalog.tables}
+                    tuple(c.name for c in t.columns)) for t in catalog.tables if t.name != "dog owners"}
 
 
 def test_pg_dump_keeps_every_key_schema_and_comment(postgres_server):
