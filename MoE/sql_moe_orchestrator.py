@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def print_text(r: OrchestrationResult, quiet: bool) -> None:
+    if not r.ok:
+        print(f"FAILED: {r.confidence.reasons[0] if r.confidence else r.error}\n")
     print("== Router plan ==")
     print(f"experts: {r.plan.describe()}")
     print(f"schema: {r.linked.summary()}")
@@ -101,6 +103,7 @@ def print_text(r: OrchestrationResult, quiet: bool) -> None:
         print(f"note: {note}")
     if r.error:
         print(f"\n== Failed ==\n{r.error}")
+        print(f"\nConfidence: none - {r.error}")
         return
     report = r.report
     print("\n== Checks ==")
@@ -117,6 +120,8 @@ def print_text(r: OrchestrationResult, quiet: bool) -> None:
     print(r.sql)
     print("\n== Explanation ==")
     print(r.explanation)
+    if r.confidence is not None:
+        print(f"\nConfidence: {r.confidence.level} - {'; '.join(r.confidence.reasons)}")
     if r.rows is not None:
         print(f"\n== Result ({len(r.rows.rows)} rows{', truncated' if r.rows.truncated else ''}) ==")
         print(format_table(r.rows.columns, r.rows.rows))

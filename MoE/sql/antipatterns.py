@@ -11,6 +11,10 @@ Join filters (join_filter_problems):
 - `a LEFT JOIN b ... WHERE b.x <> v` (or NOT b.x IN (...), NOT LIKE): the WHERE drops the rows without a match (their b.x is NULL)
   and keeps every a that has some other b, so "a with no b where x = v" comes out wrong both ways.
 
+Join conditions true for every row (trivial_join_problems) - errors, not warnings: `ON p.id = p.id`
+(a column compared with itself), `ON 1 = 1`, `ON TRUE` turn a join into a cross join that repeats
+every row of one table for every row of the other.
+
 One row asked for two values (same_row_problems), in the WHERE's AND-ed conditions:
 - `x = 'a' AND x = 'b'`: no row holds two values, so nothing comes back. "Owners of both a and b"
   needs two rows: INTERSECT, or GROUP BY the owner HAVING COUNT(DISTINCT x) = 2.
@@ -23,6 +27,40 @@ from __future__ import annotations
 from sqlglot import exp
 
 ANTI_JOIN = "use NOT IN (SELECT ...), NOT EXISTS or EXCEPT"
+
+
+def trivial_join_problems(tree: exp.Expression) -> list[str]:
+    """Join conditions of any SELECT in the tree that hold for every row."""
+    problems = []
+    for join in tree.find_all(exp.Join):
+        on = join.args.get("on")
+        if on is None:
+            continue
+        if _always_true(on):
+            problems.append(f"join condition ON {on.sql()} is true for every row: the join repeats every row of "
+                            f"{join.this.sql()} for every other row; join on the foreign key")
+            continue
+        for eq in on.find_all(exp.EQ):
+            if _same_column(eq.this, eq.expression):
+                problems.append(f"join condition {eq.sql()} compares a column with itself, which is true for every "
+                                f"row; compare {join.this.alias_or_name}'s column with the other table's")
+    return problems
+
+
+def _always_true(condition: exp.Expression) -> bool:
+    if isinstance(condition, exp.Paren):
+        return _always_true(condition.this)
+    if isinstance(condition, exp.Boolean):
+        return condition.this is True
+    if isinstance(condition, exp.EQ) and isinstance(condition.this, exp.Literal) \
+            and isinstance(condition.expression, exp.Literal):
+        return condition.this.this == condition.expression.this
+    return False
+
+
+def _same_column(left: exp.Expression, right: exp.Expression) -> bool:
+    return isinstance(left, exp.Column) and isinstance(right, exp.Column) \
+        and left.name.lower() == right.name.lower() and left.table.lower() == right.table.lower()
 
 
 def join_filter_problems(select: exp.Select, primary_keys: dict[str, set[str]]) -> list[str]:

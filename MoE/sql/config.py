@@ -147,6 +147,13 @@ class LinkingConfig(_Section):
     embedding_weight: float = Field(default=1.0, ge=0)
 
 
+class LimitsConfig(_Section):
+    max_question_chars: int = Field(default=2000, gt=0)
+    max_context_chars: int = Field(default=4000, ge=0)
+    # wall-clock seconds for one question; past it no further model call starts and the answer so far stands
+    time_budget_s: float = Field(default=300.0, gt=0)
+
+
 class RunConfig(_Section):
     query: str = "List monthly revenue and refund totals for 2024."
     extra_context: str = ""
@@ -165,6 +172,7 @@ class OrchestratorConfig(_Section):
     linking: LinkingConfig = LinkingConfig()
     values: ValuesConfig = ValuesConfig()
     few_shot: FewShotConfig = FewShotConfig()
+    limits: LimitsConfig = LimitsConfig()
     run: RunConfig = RunConfig()
     base_dir: str = "."
 

@@ -19,6 +19,8 @@ import sqlglot
 from Qwen3 import Runner, load_runner
 from Qwen3.errors import ConfigError
 
+from .antipatterns import trivial_join_problems
+from .confidence import Confidence, assess
 from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .catalog import Catalog, parse_ddl
 from .config import OrchestratorConfig, load_orchestrator_config
@@ -30,6 +32,7 @@ from .json_recovery import ExpertOutputError
 from .linking import LinkedSchema, link_schema
 from .repair import (MECHANICAL_REPAIRS, SEVERAL_MEASURES_ADVICE, drop_joins, preaggregate_fanned_joins,
                      repair_advice)
+from .question import check_about_data, check_length
 from .router import RoutePlan, route
 from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
 from .schema_cache import SchemaCache, value_index
@@ -57,6 +60,8 @@ class OrchestrationResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    out_of_time: bool = False
+    confidence: Confidence | None = None
 
     @property
     def ok(self) -> bool:
@@ -86,6 +91,9 @@ class OrchestrationResult:
                                                     "rows": [[_jsonable(v) for v in r] for r in self.rows.rows],
                                                     "truncated": self.rows.truncated},
             "notes": self.notes, "error": self.error, "seconds": round(self.seconds, 3), "tokens": self.tokens,
+            "status": "ok" if self.ok else "failed",
+            "confidence": None if self.confidence is None else {"level": self.confidence.level,
+                                                                "reasons": list(self.confidence.reasons)},
         }
 
 
@@ -99,6 +107,7 @@ class SQLMoEOrchestrator:
         self.config = config
         self.refresh_schema = refresh_schema
         self._progress = on_progress or (lambda _message: None)
+        self._deadline = float("inf")   # set per question by run()
         self.ddl = ddl = config.schema_ddl()
         self.database = open_live_database(config) if database == "from-config" else database
         try:
@@ -138,8 +147,12 @@ class SQLMoEOrchestrator:
         cfg = self.config
         question = (query if query is not None else cfg.run.query).strip()
         context = (extra_context if extra_context is not None else cfg.run.extra_context).strip()
+        limits = cfg.limits
+        check_length(question, context, limits.max_question_chars, limits.max_context_chars)
         started = time.perf_counter()
+        self._deadline = started + limits.time_budget_s
         values = self._ground(question + " " + context)
+        check_about_data(question, context, self.catalog, values_found=bool(values))
         link = cfg.linking
         linked = link_schema(question + " " + context, self.catalog, link.enabled, link.full_schema_max_columns,
                              link.max_tables, link.column_budget, keep=[(v.table, v.column) for v in values],
@@ -150,6 +163,14 @@ class SQLMoEOrchestrator:
             self._solve(result, on_step or (lambda _name: None), execute)
         except (ExpertOutputError, DatabaseError) as exc:
             result.error = str(exc)
+        result.out_of_time = time.perf_counter() > self._deadline
+        if result.out_of_time:
+            result.notes.append(f"the time budget of {limits.time_budget_s:g} s (limits.time_budget_s) ran out; "
+                                "the answer is what was ready then")
+        if not result.ok:  # never a description of what failing SQL "does"
+            why = result.error or "; ".join(str(i) for i in result.report.issues)
+            result.explanation = f"FAILED: {why}. The SQL was not run."
+        result.confidence = assess(result)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -235,6 +256,11 @@ class SQLMoEOrchestrator:
                 result.notes.append(f"{label}repair round {rounds} gave no usable SQL ({exc})")
                 break
             result.experts.append(writer)
+            if _normal(writer.output["sql"], self.config.dialect) == _normal(sql, self.config.dialect):
+                result.repair_reasons.append(f"{label}the sql_writer returned the SQL it was asked to fix; "
+                                             "no further rounds")
+                result.notes.append(f"{label}repair round {rounds} returned the same SQL; repairs stopped")
+                break
             sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
         return sql, report
 
@@ -341,6 +367,9 @@ class SQLMoEOrchestrator:
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
              seed: int = 1, sql_block: bool | None = None) -> ExpertRun:
+        if time.perf_counter() > self._deadline:
+            raise OutOfTime(f"the time budget of {self.config.limits.time_budget_s:g} s (limits.time_budget_s) "
+                            f"ran out before the {name} could answer")
         e = self.config.experts
         if sql_block is None:
             sql_block = name == "sql_writer" and e.sql_writer_format == "sql_block"
@@ -387,6 +416,8 @@ class SQLMoEOrchestrator:
             return None
         for repair in MECHANICAL_REPAIRS:
             fixed = repair(sql, dialect, self.catalog)
+            if fixed is not None and _adds_trivial_join(sql, fixed[0], dialect):
+                continue  # a fix may never turn a join into one that holds for every row
             if fixed is not None:
                 new_report = self._check(fixed[0], question)
                 if len(new_report.passed) > len(report.passed) or new_report.ok:
@@ -407,6 +438,10 @@ class SQLMoEOrchestrator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class OutOfTime(ExpertOutputError):
+    """The question's time budget ran out before an expert call; like an unusable answer, what is ready stands."""
 
 
 def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfig,
@@ -431,6 +466,15 @@ def open_live_database(config: OrchestratorConfig) -> Database | None:
 def _needs_repair(report: ValidationReport, warned: bool) -> bool:
     """Errors always go back to the writer; warnings get one round, since they may be intended."""
     return not report.ok or (bool(report.warnings) and not warned)
+
+
+def _adds_trivial_join(before: str, after: str, dialect: str) -> bool:
+    def count(sql: str) -> int:
+        try:
+            return len(trivial_join_problems(sqlglot.parse_one(sql, read=dialect)))
+        except sqlglot.errors.SqlglotError:
+            return 0
+    return count(after) > count(before)
 
 
 def _whole_sentences(text: str) -> str:

@@ -3,7 +3,8 @@
 1. safety   the read-only guard (one SELECT, nothing that writes or reads files)
 2. parse    sqlglot in the target dialect
 3. catalog  every table and column resolves against the schema catalog (close-match suggestions)
-4. joins    equality joins between tables linked by a foreign key use that key's columns
+4. joins    no join condition is true for every row (a column compared with itself, ON 1 = 1); equality
+            joins between tables linked by a foreign key use that key's columns
 5. dry run  EXPLAIN, then the query with a small LIMIT on the database (transpiled to its dialect)
 
 Checks stop at the first stage that fails, since later stages would only repeat the error. Besides
@@ -25,7 +26,7 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
-from .antipatterns import join_filter_problems, same_row_problems
+from .antipatterns import join_filter_problems, same_row_problems, trivial_join_problems
 from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
@@ -87,7 +88,8 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
     passed.append("catalog")
 
     scopes = scopes_of(resolved, catalog, dialect)
-    issues = derived_table_issues(scopes, catalog) or join_issues(scopes, catalog)
+    issues = [Issue("joins", m) for m in trivial_join_problems(tree)] or derived_table_issues(scopes, catalog) \
+        or join_issues(scopes, catalog)
     if issues:
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
