@@ -22,6 +22,7 @@ from Qwen3.errors import ConfigError
 from .sql import load_orchestrator, load_orchestrator_config
 from .sql.config import OrchestratorConfig
 from .sql.orchestrator import OrchestrationResult
+from .sql.question import check_length
 
 PROGRAM = "python -m MoE.sql_moe_orchestrator"
 
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     with one_line_errors(PROGRAM):
         config = config_for(args)
+        question = args.query if args.query is not None else config.run.query
+        check_length(question, args.extra_context or "", config.limits.max_question_chars,
+                     config.limits.max_context_chars)   # before anything slow is loaded
         starting = None if args.format == "json" else (lambda m: print(f"... {m}", file=sys.stderr, flush=True))
         with load_orchestrator(config, refresh_schema=args.refresh_schema, on_progress=starting) as orchestrator:
             progress = None if args.format == "json" else (lambda name: print(f"... {name}", file=sys.stderr, flush=True))

@@ -17,6 +17,14 @@ class BackendError(RunnerError):
     """A backend failed while generating (server down, timeout, bad response)."""
 
 
+class ContextOverflowError(RunnerError):
+    """The prompt does not fit the model's context window; nothing was generated."""
+
+    def __init__(self, message: str, prompt_tokens: int = 0, context_tokens: int = 0):
+        super().__init__(message)
+        self.prompt_tokens, self.context_tokens = prompt_tokens, context_tokens
+
+
 class StructuredOutputError(RunnerError):
     """A JSON schema could not be compiled, or the output does not satisfy it.
 

@@ -15,7 +15,7 @@ CORPUS = [
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
 
 
-def build_tiny_qwen3(directory: Path, seed: int = 0, vocab_size: int = 400) -> Path:
+def build_tiny_qwen3(directory: Path, seed: int = 0, vocab_size: int = 400, max_positions: int = 4096) -> Path:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
@@ -34,7 +34,7 @@ def build_tiny_qwen3(directory: Path, seed: int = 0, vocab_size: int = 400) -> P
 
     torch.manual_seed(seed)
     config = Qwen3Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=max_positions,
                          tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
     Qwen3ForCausalLM(config).save_pretrained(directory)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import sqlglot
 
 from Qwen3 import Runner, load_runner
-from Qwen3.errors import ConfigError
+from Qwen3.errors import ConfigError, ContextOverflowError
 
 from .antipatterns import trivial_join_problems
 from .confidence import Confidence, assess
@@ -153,16 +153,29 @@ class SQLMoEOrchestrator:
         self._deadline = started + limits.time_budget_s
         values = self._ground(question + " " + context)
         check_about_data(question, context, self.catalog, values_found=bool(values))
-        link = cfg.linking
-        linked = link_schema(question + " " + context, self.catalog, link.enabled, link.full_schema_max_columns,
-                             link.max_tables, link.column_budget, keep=[(v.table, v.column) for v in values],
-                             embedder=self.embedder, embedding_weight=link.embedding_weight)
-        plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
-        result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values)
-        try:
-            self._solve(result, on_step or (lambda _name: None), execute)
-        except (ExpertOutputError, DatabaseError) as exc:
-            result.error = str(exc)
+        shrunk = None
+        for shrink in (False, True):  # a prompt too long for the model: once more without examples, linked
+            link = cfg.linking
+            linked = link_schema(question + " " + context, self.catalog, link.enabled or shrink,
+                                 0 if shrink else link.full_schema_max_columns, link.max_tables, link.column_budget,
+                                 keep=[(v.table, v.column) for v in values], embedder=self.embedder,
+                                 embedding_weight=link.embedding_weight)
+            plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
+            result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values)
+            try:
+                self._solve(result, on_step or (lambda _name: None), execute, examples=not shrink)
+            except ContextOverflowError as exc:
+                if shrink:
+                    result.error = f"{exc} (even without examples and with only the linked columns)"
+                else:
+                    shrunk = (f"the prompt ({exc.prompt_tokens:,} tokens) did not fit the model's context "
+                              f"({exc.context_tokens:,}); asked again without examples, with only the linked columns")
+                    continue
+            except (ExpertOutputError, DatabaseError) as exc:
+                result.error = str(exc)
+            break
+        if shrunk:
+            result.notes.insert(0, shrunk)
         result.out_of_time = time.perf_counter() > self._deadline
         if result.out_of_time:
             result.notes.append(f"the time budget of {limits.time_budget_s:g} s (limits.time_budget_s) ran out; "
@@ -174,11 +187,11 @@ class SQLMoEOrchestrator:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _solve(self, result: OrchestrationResult, step, execute: bool) -> None:
+    def _solve(self, result: OrchestrationResult, step, execute: bool, examples: bool = True) -> None:
         cfg, dialect = self.config, self.config.dialect
         common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(dialect), question=result.question,
                       extra_context=result.extra_context, values=format_values(result.values))
-        examples = self.examples.most_similar(result.question, cfg.few_shot.count) if self.examples else []
+        examples = self.examples.most_similar(result.question, cfg.few_shot.count) if self.examples and examples else []
         result.examples = len(examples)
         common_writer = dict(common, examples=format_examples(examples),
                              sql_block=cfg.experts.sql_writer_format == "sql_block",

@@ -102,6 +102,8 @@ class TransformersGenerator:
                 raise ModelLoadError(f"could not load model from {source}: {str(exc).splitlines()[0]}") from None
             raise ModelLoadError(_hint(source)) from None
         self.model.to(self.device).eval()
+        self.context_tokens = getattr(self.model.config, "max_position_embeddings", None)
+        self.context_setting = "the model's max_position_embeddings"
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -49,6 +49,8 @@ class LlamaCppGenerator:
                              n_gpu_layers=settings.n_gpu_layers, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from None
+        self.context_tokens = self.llm.n_ctx()
+        self.context_setting = "llamacpp.n_ctx"
         self.template = self.llm.metadata.get("tokenizer.chat_template")
         self._bos = self._token_text(self.llm.token_bos())
         self._eos = self._token_text(self.llm.token_eos())

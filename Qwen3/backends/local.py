@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from ..chat import FORCED_THINK_CLOSE, THINK_CLOSE, THINK_OPEN
 from ..completion import ChatRequest, Completion, Delta, Timings, Usage
+from ..errors import ContextOverflowError
 from .base import DeltaCallback, TextGenerator, TextResult
 
 
@@ -36,6 +37,12 @@ class LocalChatBackend:
         started = time.perf_counter()
         rows = [_Row(r, self.generator.render(r)) for r in requests]
         prompt_tokens = [self.generator.count_tokens(row.prompt) for row in rows]
+        window = getattr(self.generator, "context_tokens", None)
+        if window and max(prompt_tokens) >= window:
+            raise ContextOverflowError(
+                f"the prompt is {max(prompt_tokens):,} tokens, more than the model's context of {window:,} "
+                f"({self.generator.context_setting}); shorten the question or the schema, or raise the context",
+                max(prompt_tokens), window)
 
         thinking_rows = [i for i, row in enumerate(rows) if row.request.enable_thinking]
         for group in _groups(rows, thinking_rows, phase="thinking"):

@@ -137,3 +137,17 @@ def test_model_neither_local_nor_downloadable_says_how_to_fix():
                      "transformers": {"local_files_only": True}})
     message = str(info.value)
     assert "offline:qwen2.5-coder-1.5b" in message and "backend: openai" in message and "\n" not in message
+
+
+def test_a_prompt_longer_than_the_context_is_one_clear_error(tmp_path):
+    from Qwen3 import load_runner
+    from Qwen3.errors import ContextOverflowError
+    from tiny_qwen3 import build_tiny_qwen3
+
+    model = build_tiny_qwen3(tmp_path / "short", max_positions=64)
+    with load_runner({"backend": "transformers", "model": str(model), "generation": {"thinking": False}}) as runner:
+        with pytest.raises(ContextOverflowError, match=r"the prompt is \d+ tokens, more than the model's context of "
+                                                       r"64 \(the model's max_position_embeddings\)") as caught:
+            runner.chat("fox " * 200, max_new_tokens=4)
+        assert caught.value.context_tokens == 64 and caught.value.prompt_tokens > 64
+        assert runner.chat("fox", max_new_tokens=2).usage.prompt_tokens < 64   # a short prompt still runs

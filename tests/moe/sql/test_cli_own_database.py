@@ -90,3 +90,17 @@ def test_bad_databases_are_one_line_errors_before_any_model_call(bad, tmp_path):
         assert message in lines[-1] and lines[-1].startswith("python -m MoE.sql_moe_orchestrator: error:"), lines
         assert server.requests == []
     assert not (tmp_path / "typo.sqlite").exists() and not (tmp_path / "typo.duckdb").exists()
+
+
+@pytest.mark.parametrize("question, message", [
+    ("", "error: the question is empty"),
+    ("  ", "error: the question is empty"),
+    ("hello there", "error: not a question about the data: 'hello there'"),
+    ("q" * 2500, "error: the question is 2,500 characters; the limit is 2,000 (limits.max_question_chars)"),
+])
+def test_a_question_that_is_not_one_is_refused_in_one_line(sqlite_warehouse, tmp_path, question, message):
+    with ReplayServer([]) as server:
+        done = run(tmp_path, server, "--database", str(sqlite_warehouse), "--query", question)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"python -m MoE.sql_moe_orchestrator: {message}")
+    assert server.requests == [] and done.stdout == ""

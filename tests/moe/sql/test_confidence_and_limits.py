@@ -101,3 +101,46 @@ def test_a_budget_spent_before_any_sql_is_a_failure():
     orch._deadline = 0   # as if the question had started long ago
     result = orch.run("Orders per customer")
     assert not result.ok and "ran out before the sql_writer could answer" in result.error
+
+
+class SmallContext:
+    """Wraps the scripted backend: a prompt longer than `chars` overflows, as a real backend's check says."""
+
+    def __init__(self, backend, chars):
+        self.backend, self.chars = backend, chars
+
+    def generate(self, requests, on_delta=None):
+        from Qwen3.errors import ContextOverflowError
+
+        size = max(sum(len(m.content) for m in r.messages) for r in requests)
+        if size > self.chars:
+            raise ContextOverflowError(f"the prompt is {size} tokens, more than the model's context of {self.chars}",
+                                       size, self.chars)
+        return self.backend.generate(requests, on_delta)
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+
+def overflowing(limit_chars):
+    orch, backend = orchestrator({"sql": "SELECT COUNT(*) FROM customers", "notes": ""}, KEEP,
+                                 linking={"full_schema_max_columns": 1000})
+    whole = len(orch.catalog.to_prompt("duckdb"))
+    orch.runner.backend = SmallContext(backend, whole + limit_chars)
+    return orch, backend
+
+
+def test_a_prompt_too_long_for_the_model_is_asked_again_with_the_linked_schema():
+    orch, backend = overflowing(limit_chars=200)   # the whole schema does not fit with the question, linked it does
+    result = orch.run("How many customers are there?", execute=True)
+    assert result.ok and result.rows.rows == [(60,)]
+    assert result.notes[0].startswith("the prompt (") and "asked again without examples" in result.notes[0]
+    assert result.linked.kept_columns < result.linked.total_columns
+    assert len(backend.requests) == 2
+
+
+def test_a_prompt_that_cannot_shrink_enough_fails_in_one_line():
+    orch, backend = overflowing(limit_chars=-10_000)
+    result = orch.run("How many customers are there?")
+    assert not result.ok and result.error.endswith("(even without examples and with only the linked columns)")
+    assert "\n" not in result.error and result.confidence.level == "none" and backend.requests == []
