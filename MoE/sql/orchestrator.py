@@ -32,6 +32,7 @@ from .json_recovery import ExpertOutputError
 from .linking import LinkedSchema, link_schema
 from .repair import (MECHANICAL_REPAIRS, SEVERAL_MEASURES_ADVICE, drop_joins, preaggregate_fanned_joins,
                      repair_advice)
+from .grounding import Grounding
 from .question import check_about_data, check_length
 from .router import RoutePlan, route
 from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
@@ -108,6 +109,7 @@ class SQLMoEOrchestrator:
         self.refresh_schema = refresh_schema
         self._progress = on_progress or (lambda _message: None)
         self._deadline = float("inf")   # set per question by run()
+        self._grounding: Grounding | None = None   # what the question's filters may come from, set by run()
         self.ddl = ddl = config.schema_ddl()
         self.database = open_live_database(config) if database == "from-config" else database
         try:
@@ -162,6 +164,9 @@ class SQLMoEOrchestrator:
                                  embedding_weight=link.embedding_weight)
             plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
             result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values)
+            examples = self.examples.most_similar(question, cfg.few_shot.count) if self.examples and not shrink else []
+            self._grounding = Grounding(question, context, tuple(v.value for v in values),
+                                        tuple(e.sql for e in examples))
             try:
                 self._solve(result, on_step or (lambda _name: None), execute, examples=not shrink)
             except ContextOverflowError as exc:
@@ -439,7 +444,7 @@ class SQLMoEOrchestrator:
 
     def _check(self, sql: str, question: str | None = None) -> ValidationReport:
         return validate_sql(sql, self.catalog, self.config.dialect, self.database, self.config.safety.dry_run_limit,
-                            question)
+                            question, self._grounding)
 
     def close(self) -> None:
         self.runner.close()

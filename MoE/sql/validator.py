@@ -31,9 +31,11 @@ from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
 from .dialects import DIALECTS
+from .grounding import Grounding, ungrounded_filters
 from .guard import UnsafeSQLError, check_read_only
 
-Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row"]
+Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row",
+                "ungrounded"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,10 @@ class ValidationReport:
 
 
 def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | None = None,
-                 dry_run_limit: int = 5, question: str | None = None) -> ValidationReport:
-    """Check one SQL statement. With the question, a join to a table it never mentions is a warning."""
+                 dry_run_limit: int = 5, question: str | None = None,
+                 grounding: Grounding | None = None) -> ValidationReport:
+    """Check one SQL statement. With the question, a join to a table it never mentions is a warning; with
+    `grounding` (what the user gave), so is a filter nothing of it asks for (grounding.py)."""
     passed: list[Stage] = []
     try:
         safe = check_read_only(sql, dialect)
@@ -94,7 +98,7 @@ def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | 
         return ValidationReport(pretty, tuple(issues), tuple(passed))
     passed.append("joins")
     warnings = tuple(fan_out_warnings(scopes, catalog, dialect) + unused_join_warnings(scopes, question)
-                     + filter_warnings(scopes, catalog))
+                     + filter_warnings(scopes, catalog) + grounding_warnings(tree, grounding))
 
     if database is None:
         return ValidationReport(pretty, (), tuple(passed), notes=("no database: dry run skipped",), warnings=warnings)
@@ -331,6 +335,13 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
                                                          f"(or CTEs) and join their results"))
                         break
     return list({w.message: w for w in warnings}.values())
+
+
+def grounding_warnings(tree: exp.Expression, grounding: Grounding | None) -> list[Issue]:
+    if grounding is None:
+        return []
+    found = [m for select in tree.find_all(exp.Select) for m in ungrounded_filters(select, grounding)]
+    return [Issue("ungrounded", m) for m in dict.fromkeys(found)]
 
 
 def filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:

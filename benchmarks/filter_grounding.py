@@ -1,0 +1,88 @@
+"""False alarms of filter grounding on correct SQL: the shared Spider and BIRD Mini-Dev gold queries.
+
+    python benchmarks/filter_grounding.py [--show 10]
+
+A gold query draws a false alarm when grounding.py finds a filter in it that nothing the user gave asks
+for. Spider: the question, with the database values value grounding finds for it (as the orchestrator
+does); BIRD Mini-Dev: the question with its evidence as the extra context, in its three dialects (no
+database rows ship with it, so no values). Goal: at most 2% of the gold queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import sqlglot
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from MoE.eval.spider import load_spider  # noqa: E402
+from MoE.sql.catalog import parse_ddl  # noqa: E402
+from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
+from MoE.sql.grounding import Grounding, ungrounded_filters  # noqa: E402
+from MoE.sql.value_index import ValueIndex  # noqa: E402
+from MoE.sql.values import ground_values  # noqa: E402
+
+DIALECTS = {"sqlite": "sqlite", "mysql": "mysql", "postgresql": "postgres"}
+
+
+def alarms(sql: str, dialect: str, grounding: Grounding) -> list[str]:
+    tree = sqlglot.parse_one(sql, read=dialect)
+    return [p for select in tree.find_all(exp_select()) for p in ungrounded_filters(select, grounding)]
+
+
+def exp_select():
+    return sqlglot.exp.Select
+
+
+def spider_cases(data: Path):
+    spider = load_spider(data)
+    for db_id in spider.schemas:
+        database = SQLAlchemyDatabase(f"sqlite:///{spider.database_path(db_id).resolve()}", 10)
+        index = ValueIndex.build(parse_ddl(spider.ddl(db_id), "sqlite"), database)
+        for q in (q for q in spider.questions if q.db_id == db_id):
+            values = tuple(m.value for m in ground_values(q.question, index))
+            yield "spider", q.gold, "sqlite", Grounding(q.question, "", values)
+        database.close()
+
+
+def bird_cases(data: Path):
+    for name, dialect in DIALECTS.items():
+        for q in json.loads((data / f"questions_{name}.json").read_text()):
+            yield f"bird/{dialect}", q["SQL"], dialect, Grounding(q["question"], q.get("evidence") or "")
+
+
+def measure(spider: Path, bird: Path) -> dict[str, tuple[int, int, list[tuple[str, str]]]]:
+    """{set: (queries, queries with a false alarm, examples)}"""
+    out: dict[str, list] = {}
+    for name, sql, dialect, grounding in list(spider_cases(spider)) + list(bird_cases(bird)):
+        found = alarms(sql, dialect, grounding)
+        entry = out.setdefault(name, [0, 0, []])
+        entry[0] += 1
+        if found:
+            entry[1] += 1
+            entry[2].append((grounding.question, found[0]))
+    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spider", default=str(ROOT.parent / "shared" / "data" / "spider"))
+    parser.add_argument("--bird", default=str(ROOT.parent / "shared" / "data" / "bird_minidev"))
+    parser.add_argument("--show", type=int, default=5)
+    args = parser.parse_args()
+    results = measure(Path(args.spider), Path(args.bird))
+    print("| gold queries | queries | false alarms | share |\n|---|---|---|---|")
+    for name, (total, flagged, _) in results.items():
+        print(f"| {name} | {total} | {flagged} | {flagged / total:.1%} |")
+    for name, (_, _, examples) in results.items():
+        for question, problem in examples[:args.show]:
+            print(f"{name}: {question} -> {problem}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
