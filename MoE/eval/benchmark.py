@@ -36,6 +36,9 @@ class BenchmarkSettings:
     timeout_s: float = 30.0            # per query, when scoring
 
 
+CONFIDENCE_LEVELS = ("high", "medium", "low", "none")
+
+
 def candidates_of(mode: str) -> int:
     """moe -> 1, moe_x3 -> 3."""
     return int(mode.split("_x", 1)[1]) if "_x" in mode else 1
@@ -131,7 +134,7 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
             orchestrators: dict[tuple[str, str], SQLMoEOrchestrator], timeout_s: float) -> dict[str, Any]:
     started = time.perf_counter()
     db_path = dataset.database_path(q.db_id)
-    rounds, notes, error, candidates = 0, [], None, []
+    rounds, notes, error, candidates, confidence = 0, [], None, [], None
     if mode == "single_shot":
         sql, tokens = single_shot_sql(runner, dataset.ddl(q.db_id), q.question, q.evidence)
     else:
@@ -142,11 +145,12 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
         result = orchestrators[key].run(q.question, extra_context=q.evidence)
         sql, tokens, rounds, notes, error = result.sql, result.tokens, result.repair_rounds, result.notes, result.error
         candidates = result.candidates
+        confidence = result.confidence.level if result.confidence is not None else None
     seconds = time.perf_counter() - started
     match, exec_error = execution_match(db_path, q.gold, sql, timeout_s)
     record = {"mode": mode, "index": q.index, "db_id": q.db_id, "hardness": q.hardness, "question": q.question,
               "gold": q.gold, "prediction": sql, "match": match, "error": error or exec_error, "rounds": rounds,
-              "notes": notes, "tokens": tokens, "seconds": round(seconds, 2)}
+              "notes": notes, "tokens": tokens, "seconds": round(seconds, 2), "confidence": confidence}
     if candidates:  # each candidate scored too: how often selection missed a right answer it had
         record["candidates"] = [dict(c, match=execution_match(db_path, q.gold, c["sql"], timeout_s)[0])
                                 for c in candidates]
@@ -173,6 +177,12 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "tokens": sum(r["tokens"]["prompt"] + r["tokens"]["completion"] for r in rows) / len(rows),
             "errors": sum(1 for r in rows if r["error"]),
         }
+        levels_seen = [lv for lv in CONFIDENCE_LEVELS if any(r.get("confidence") == lv for r in rows)]
+        if levels_seen:   # how often each confidence level is right, and how often it is given
+            summary[mode]["by_confidence"] = {lv: (execution_accuracy([r["match"] for r in rows
+                                                                       if r.get("confidence") == lv]),
+                                                   sum(r.get("confidence") == lv for r in rows))
+                                              for lv in levels_seen}
         if any("candidates" in r for r in rows):
             summary[mode]["any_candidate"] = execution_accuracy(
                 [r["match"] or any(c["match"] for c in r.get("candidates", ())) for r in rows])
@@ -206,6 +216,12 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{g['gain']:+.1f} ({g['low']:+.1f} to {g['high']:+.1f})" if g else "" for g in cells) + " |")
         lines.append("| questions won / lost against single-shot (sign test p) | " + " | ".join(
             f"{g['wins']} / {g['losses']} (p {g['p_value']:.3f})" if g else "" for g in cells) + " |")
+    for level in CONFIDENCE_LEVELS:
+        if any(level in summary[m].get("by_confidence", {}) for m in modes):
+            cells = [summary[m].get("by_confidence", {}).get(level) for m in modes]
+            lines.append(f"| confidence {level}: EX (share of answers) | " + " | ".join(
+                f"{ex:.1f} ({n / summary[m]['n']:.0%})" if (ex, n) != (None, None) and n else ""
+                for m, (ex, n) in zip(modes, [c or (None, None) for c in cells])) + " |")
     if any("any_candidate" in summary[m] for m in modes):
         lines.append("| some candidate right (selection's ceiling) | " + " | ".join(
             f"{summary[m]['any_candidate']:.1f}" if "any_candidate" in summary[m] else "" for m in modes) + " |")

@@ -65,6 +65,7 @@ class DatabaseConfig(_Section):
     # duckdb:///file.duckdb, or the path of a DuckDB / SQLite file
     url: str | None = None
     path: str | None = None         # embedded: a DuckDB file to open read-only instead of sample data
+    data_file: str | None = None    # embedded: INSERT statements to load instead of generated sample rows
     sample_rows: int = Field(default=300, gt=0)
     seed: int = 7
 
@@ -215,6 +216,15 @@ class OrchestratorConfig(_Section):
         path = self.resolve(self.schema_.schema_file)
         if not path.is_file():
             raise ConfigError(f"config key 'schema.schema_file': file not found: {path}")
+        return path.read_text(encoding="utf-8")
+
+    def sample_data_sql(self) -> str | None:
+        """The embedded database's rows as INSERT statements (`database.data_file`), or None to generate them."""
+        if not self.database.data_file:
+            return None
+        path = self.resolve(self.database.data_file)
+        if not path.is_file():
+            raise ConfigError(f"config key 'database.data_file': file not found: {path}")
         return path.read_text(encoding="utf-8")
 
     def runner_config(self) -> RunnerConfig:

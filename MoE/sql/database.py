@@ -69,8 +69,10 @@ class DuckDBDatabase:
         self._cleanup = cleanup  # the embedded database's temporary folder
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog, ddl: str, rows: int, seed: int, timeout_s: float) -> "DuckDBDatabase":
-        """Build the schema with deterministic sample rows in a temporary file, then reopen it read-only."""
+    def from_catalog(cls, catalog: Catalog, ddl: str, rows: int, seed: int, timeout_s: float,
+                     data_sql: str | None = None) -> "DuckDBDatabase":
+        """Build the schema in a temporary file with `data_sql`'s INSERT statements, or deterministic sample
+        rows, then reopen it read-only."""
         import duckdb
 
         folder = tempfile.mkdtemp(prefix="moe-sql-")
@@ -86,7 +88,13 @@ class DuckDBDatabase:
                         if known is not None and not known.schema:
                             name.set("db", None)
                     connection.execute(statement.sql(dialect="duckdb"))
-            for table, table_rows in sample_data.generate(catalog, rows, seed).items():
+            if data_sql is not None:
+                for statement in parse_statements(data_sql, catalog.dialect):
+                    if not isinstance(statement, exp.Insert):
+                        raise DatabaseError(f"the data file may hold INSERT statements only, not {statement.key.upper()}")
+                    connection.execute(statement.sql(dialect="duckdb"))
+            generated = sample_data.generate(catalog, rows, seed) if data_sql is None else {}
+            for table, table_rows in generated.items():
                 if table_rows:
                     marks = ", ".join("?" * len(table_rows[0]))
                     target = catalog.table(table)
@@ -317,9 +325,10 @@ def connect(url: str, timeout_s: float, base: Path | None = None) -> Database:
     return SQLAlchemyDatabase(f"sqlite:///{path}", timeout_s)
 
 
-def open_embedded(catalog: Catalog, ddl: str, rows: int, seed: int, timeout_s: float) -> DuckDBDatabase:
+def open_embedded(catalog: Catalog, ddl: str, rows: int, seed: int, timeout_s: float,
+                  data_sql: str | None = None) -> DuckDBDatabase:
     try:
-        return DuckDBDatabase.from_catalog(catalog, ddl, rows, seed, timeout_s)
+        return DuckDBDatabase.from_catalog(catalog, ddl, rows, seed, timeout_s, data_sql)
     except DatabaseError:
         raise
     except Exception as exc:  # duckdb raises its own error types for DDL it cannot run

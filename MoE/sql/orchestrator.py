@@ -117,7 +117,7 @@ class SQLMoEOrchestrator:
             if database == "from-config" and self.database is None and config.database.kind == "embedded":
                 settings = config.database
                 self.database = open_embedded(self.catalog, ddl, settings.sample_rows, settings.seed,
-                                              config.safety.statement_timeout_s)
+                                              config.safety.statement_timeout_s, config.sample_data_sql())
             self.examples: ExampleBank | None = \
                 load_examples(config.resolve(config.few_shot.file)) if config.few_shot.file else None
             self._value_index: ValueIndex | None = None
