@@ -122,3 +122,20 @@ def test_merged_shards_give_one_record_per_mode_and_question(tmp_path):
     done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(empty)], cwd=REPO,
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.strip() == "python -m MoE.eval: error: no answered questions in the results"
+
+
+def test_accuracy_by_confidence_level(dataset, tmp_path):
+    rec = lambda index, match, level: {"mode": "moe", "index": index, "db_id": "zoo", "hardness": "easy",
+                                       "match": match, "error": None, "seconds": 1.0, "confidence": level,
+                                       "tokens": {"prompt": 1, "completion": 1}}
+    records = [rec(0, True, "high"), rec(1, True, "high"), rec(2, False, "high"), rec(3, False, "low"),
+               rec(4, True, "low"), rec(5, False, "none")]
+    summary = summarise(records)["moe"]
+    assert summary["by_confidence"] == {"high": (pytest.approx(200 / 3), 3), "low": (50.0, 2), "none": (0.0, 1)}
+    table = format_summary(summarise(records))
+    assert "| confidence high: EX (share of answers) | 66.7 (50%) |" in table
+    assert "| confidence low: EX (share of answers) | 50.0 (33%) |" in table and "confidence medium" not in table
+    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", tmp_path / "r.jsonl", ("moe",))
+    runner, _ = scripted_runner(block("SELECT count(id) FROM animals"), KEEP)
+    [record] = run_benchmark(dataset, [dataset.questions[0]], settings, runner=runner)
+    assert record["confidence"] == "high" and record["match"]     # every MoE answer records its level
