@@ -10,7 +10,6 @@ the guard ever reaches a database.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,82 +19,28 @@ from Qwen3 import Runner, load_runner
 from Qwen3.errors import ConfigError, ContextOverflowError
 
 from .antipatterns import trivial_join_problems
-from .confidence import Confidence, assess
 from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .catalog import Catalog, parse_ddl
+from .confidence import assess
 from .config import OrchestratorConfig, load_orchestrator_config
-from .database import Database, DatabaseError, DuckDBDatabase, QueryResult, connect, open_embedded
-from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages, writer_context
+from .database import Database, DatabaseError, DuckDBDatabase, connect, open_embedded
 from .embeddings import TextEmbedder
+from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages, writer_context
 from .few_shot import ExampleBank, format_examples, load_examples
+from .grounding import Grounding
 from .json_recovery import ExpertOutputError
-from .linking import LinkedSchema, link_schema
+from .linking import link_schema
+from .question import check_about_data, check_length
 from .repair import (MECHANICAL_REPAIRS, SEVERAL_MEASURES_ADVICE, drop_joins, preaggregate_fanned_joins,
                      repair_advice)
-from .grounding import Grounding
-from .question import check_about_data, check_length
-from .router import RoutePlan, route
-from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
+from .result import OrchestrationResult
+from .router import route
 from .schema_cache import SchemaCache, value_index
+from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
 from .value_index import ValueIndex
 from .values import ValueMatch, format_values, ground_values
 
-
-@dataclass
-class OrchestrationResult:
-    question: str
-    extra_context: str
-    dialect: str
-    plan: RoutePlan
-    linked: LinkedSchema
-    experts: list[ExpertRun] = field(default_factory=list)
-    sql: str | None = None
-    explanation: str = ""
-    report: ValidationReport | None = None
-    repair_rounds: int = 0
-    repair_reasons: list[str] = field(default_factory=list)
-    rows: QueryResult | None = None
-    values: list[ValueMatch] = field(default_factory=list)
-    examples: int = 0
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    out_of_time: bool = False
-    confidence: Confidence | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.report is not None and self.report.ok
-
-    @property
-    def tokens(self) -> dict[str, int]:
-        return {"prompt": sum(e.prompt_tokens for e in self.experts),
-                "completion": sum(e.completion_tokens for e in self.experts)}
-
-    def to_dict(self) -> dict[str, Any]:
-        report = self.report
-        return {
-            "question": self.question, "extra_context": self.extra_context, "dialect": self.dialect, "ok": self.ok,
-            "plan": {"experts": list(self.plan.experts), "complexity": self.plan.complexity,
-                     "reasons": list(self.plan.reasons)},
-            "schema": {"tables_kept": len(self.linked.catalog.tables), "tables_total": self.linked.total_tables,
-                       "columns_kept": self.linked.kept_columns, "columns_total": self.linked.total_columns},
-            "experts": [asdict(e) for e in self.experts],
-            "sql": self.sql, "explanation": self.explanation,
-            "checks": None if report is None else {"passed": list(report.passed),
-                                                   "issues": [str(i) for i in report.issues],
-                                                   "dry_run_rows": report.dry_run_rows, "notes": list(report.notes)},
-            "values": [str(v) for v in self.values], "examples": self.examples, "candidates": self.candidates,
-            "repair_rounds": self.repair_rounds, "repair_reasons": self.repair_reasons,
-            "rows": None if self.rows is None else {"columns": list(self.rows.columns),
-                                                    "rows": [[_jsonable(v) for v in r] for r in self.rows.rows],
-                                                    "truncated": self.rows.truncated},
-            "notes": self.notes, "error": self.error, "seconds": round(self.seconds, 3), "tokens": self.tokens,
-            "status": "ok" if self.ok else "failed",
-            "confidence": None if self.confidence is None else {"level": self.confidence.level,
-                                                                "reasons": list(self.confidence.reasons)},
-        }
+__all__ = ["OrchestrationResult", "SQLMoEOrchestrator", "load_orchestrator", "open_live_database"]
 
 
 class SQLMoEOrchestrator:
@@ -514,9 +459,3 @@ def _normal(sql: str, dialect: str) -> str:
         return transpile(sql, dialect, dialect).lower()
     except Exception:  # unparsable SQL is simply "different"; the checks will say why
         return " ".join(sql.split()).lower()
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
