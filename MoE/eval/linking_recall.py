@@ -17,7 +17,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from ..sql.catalog import Catalog, parse_ddl
 from ..sql.linking import link_schema
-from ..sql.validator import as_resolved, qualify_for_catalog
+from ..sql.resolve import as_resolved, qualify_for_catalog
 
 
 def gold_columns(sql: str, catalog: Catalog, dialect: str) -> set[tuple[str, str]]:

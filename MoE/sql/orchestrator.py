@@ -16,14 +16,12 @@ from typing import Any, Mapping
 import sqlglot
 
 from Qwen3 import Runner, load_runner
-from Qwen3.errors import ConfigError, ContextOverflowError
+from Qwen3.errors import ContextOverflowError
 
-from .antipatterns import trivial_join_problems
 from .candidates import Candidate, agreement_groups, preferred, preview, tied
-from .catalog import Catalog, parse_ddl
 from .confidence import assess
 from .config import OrchestratorConfig, load_orchestrator_config
-from .database import Database, DatabaseError, DuckDBDatabase, connect, open_embedded
+from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
 from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages, writer_context
 from .few_shot import ExampleBank, format_examples, load_examples
@@ -31,14 +29,13 @@ from .grounding import Grounding
 from .json_recovery import ExpertOutputError
 from .linking import link_schema
 from .question import check_about_data, check_length
-from .repair import (MECHANICAL_REPAIRS, SEVERAL_MEASURES_ADVICE, drop_joins, preaggregate_fanned_joins,
-                     repair_advice)
+from .repair import SEVERAL_MEASURES_ADVICE, mechanical_fix, repair_advice
 from .result import OrchestrationResult
 from .router import route
-from .schema_cache import SchemaCache, value_index
-from .validator import ValidationReport, foreign_key_pairs, transpile, unused_join_aliases, validate_sql
+from .validator import ValidationReport, foreign_key_pairs, transpile, validate_sql
 from .value_index import ValueIndex
 from .values import ValueMatch, format_values, ground_values
+from .warehouse import load_catalog, load_value_index, open_live_database
 
 __all__ = ["OrchestrationResult", "SQLMoEOrchestrator", "load_orchestrator", "open_live_database"]
 
@@ -58,7 +55,8 @@ class SQLMoEOrchestrator:
         self.ddl = ddl = config.schema_ddl()
         self.database = open_live_database(config) if database == "from-config" else database
         try:
-            self.catalog, self._schema_cache = self._load_catalog(ddl)
+            self.catalog, self._schema_cache = load_catalog(config, self.database, ddl, refresh_schema,
+                                                            self._progress)
             if database == "from-config" and self.database is None and config.database.kind == "embedded":
                 settings = config.database
                 self.database = open_embedded(self.catalog, ddl, settings.sample_rows, settings.seed,
@@ -72,21 +70,6 @@ class SQLMoEOrchestrator:
             if self.database is not None:
                 self.database.close()
             raise
-
-    def _load_catalog(self, ddl: str | None) -> tuple[Catalog, SchemaCache | None]:
-        """The DDL's catalog when there is DDL (it wins), else the live database's, through the cache."""
-        cfg = self.config
-        if ddl is not None:
-            return parse_ddl(ddl, cfg.schema_.dialect), None
-        if self.database is None:
-            raise ConfigError("no schema: give schema.schema_file or schema.ddl, or a database to read it from")
-        root = cfg.resolve(cfg.cache.dir) if cfg.cache.enabled else None
-        cache = SchemaCache(root, self.database, cfg.schema_.include)
-        self._progress(f"reading the schema of {self.database.identity}")
-        catalog, cached = cache.catalog(refresh=self.refresh_schema)
-        self._progress(f"schema: {len(catalog.tables)} tables, {catalog.column_count} columns"
-                       + (" (cached)" if cached else ""))
-        return catalog, cache
 
     def run(self, query: str | None = None, extra_context: str | None = None, execute: bool = False,
             on_step=None) -> OrchestrationResult:
@@ -307,19 +290,8 @@ class SQLMoEOrchestrator:
 
     def value_index(self) -> ValueIndex:
         """The index of database values, from the cache when the schema has not changed (live databases)."""
-        settings = self.config.values
-        wanted = {"per_column": settings.per_column, "scan_rows": settings.scan_rows}
-        folder = self._schema_cache.values_folder(wanted) if self._schema_cache is not None else None
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            if done == total or time.perf_counter() - last[0] > 2:
-                last[0] = time.perf_counter()
-                self._progress(f"indexing values: {done}/{total} text columns")
-        index, cached = value_index(self.catalog, self.database, folder, wanted, refresh=self.refresh_schema,
-                                    progress=progress)
-        self._progress(f"value index: {len(index)} values" + (" (cached)" if cached else ""))
-        return index
+        return load_value_index(self.catalog, self.database, self._schema_cache, self.config.values,
+                                self.refresh_schema, self._progress)
 
     def _candidate_messages(self, view: str, result: OrchestrationResult, plan_output, common: dict) -> list[dict]:
         """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
@@ -361,31 +333,8 @@ class SQLMoEOrchestrator:
         return pair in foreign_key_pairs(self.catalog, t1, t2)
 
     def _mechanical_repair(self, sql: str, report: ValidationReport, question: str):
-        """A deterministic fix: for errors, MECHANICAL_REPAIRS; for unused joins, dropping them."""
-        dialect = self.config.dialect
-        if report.ok:
-            stages = {w.stage for w in report.warnings}
-            attempts = []
-            if "unused_join" in stages:
-                attempts.append(drop_joins(report.sql, dialect,
-                                           unused_join_aliases(report.sql, self.catalog, dialect, question)))
-            if "fan_out" in stages:
-                attempts.append(preaggregate_fanned_joins(report.sql, dialect, self.catalog))
-            for fixed in attempts:
-                if fixed is not None:
-                    new_report = self._check(fixed[0], question)
-                    if new_report.ok and len(new_report.warnings) < len(report.warnings):
-                        return fixed[0], new_report, fixed[1]
-            return None
-        for repair in MECHANICAL_REPAIRS:
-            fixed = repair(sql, dialect, self.catalog)
-            if fixed is not None and _adds_trivial_join(sql, fixed[0], dialect):
-                continue  # a fix may never turn a join into one that holds for every row
-            if fixed is not None:
-                new_report = self._check(fixed[0], question)
-                if len(new_report.passed) > len(report.passed) or new_report.ok:
-                    return fixed[0], new_report, fixed[1]
-        return None
+        return mechanical_fix(sql, report, question, self.config.dialect, self.catalog,
+                              lambda fixed: self._check(fixed, question))
 
     def _check(self, sql: str, question: str | None = None) -> ValidationReport:
         return validate_sql(sql, self.catalog, self.config.dialect, self.database, self.config.safety.dry_run_limit,
@@ -415,29 +364,9 @@ def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfi
     return SQLMoEOrchestrator(config, runner=runner, refresh_schema=refresh_schema, on_progress=on_progress)
 
 
-def open_live_database(config: OrchestratorConfig) -> Database | None:
-    """The database the config names, opened before anything slow (a wrong URL fails first); None for
-    the embedded database, which is built from the catalog, and for kind none."""
-    settings, timeout = config.database, config.safety.statement_timeout_s
-    if settings.kind == "url":
-        return connect(settings.url, timeout, base=Path(config.base_dir))
-    if settings.kind == "embedded" and settings.path:
-        return DuckDBDatabase.open_file(str(config.resolve(settings.path)), timeout)
-    return None
-
-
 def _needs_repair(report: ValidationReport, warned: bool) -> bool:
     """Errors always go back to the writer; warnings get one round, since they may be intended."""
     return not report.ok or (bool(report.warnings) and not warned)
-
-
-def _adds_trivial_join(before: str, after: str, dialect: str) -> bool:
-    def count(sql: str) -> int:
-        try:
-            return len(trivial_join_problems(sqlglot.parse_one(sql, read=dialect)))
-        except sqlglot.errors.SqlglotError:
-            return 0
-    return count(after) > count(before)
 
 
 def _whole_sentences(text: str) -> str:

@@ -11,7 +11,8 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 from .catalog import Catalog
-from .validator import repeats_rows
+from .antipatterns import trivial_join_problems
+from .lint import repeats_rows, unused_join_aliases
 
 
 def qualify_join_equated_columns(sql: str, dialect: str, catalog: Catalog) -> tuple[str, str] | None:
@@ -194,3 +195,36 @@ def drop_joins(sql: str, dialect: str, aliases: set[str]) -> tuple[str, str] | N
     if not dropped:
         return None
     return tree.sql(dialect=dialect), f"dropped the unused join(s) to {', '.join(sorted(set(dropped)))}"
+
+
+def mechanical_fix(sql: str, report, question: str, dialect: str, catalog: Catalog, check):
+    """A deterministic fix that checks out better, as (sql, its report, what was done), or None. For errors,
+    MECHANICAL_REPAIRS; for unused-join and fan-out warnings, dropping or pre-aggregating those joins.
+    `check(sql)` validates a candidate. No fix may make a join true for every row."""
+    if report.ok:
+        stages = {w.stage for w in report.warnings}
+        attempts = []
+        if "unused_join" in stages:
+            attempts.append(drop_joins(report.sql, dialect, unused_join_aliases(report.sql, catalog, dialect, question)))
+        if "fan_out" in stages:
+            attempts.append(preaggregate_fanned_joins(report.sql, dialect, catalog))
+        better = lambda new: new.ok and len(new.warnings) < len(report.warnings)
+        base = report.sql
+    else:
+        attempts = [repair(sql, dialect, catalog) for repair in MECHANICAL_REPAIRS]
+        better = lambda new: len(new.passed) > len(report.passed) or new.ok
+        base = sql
+    for fixed in attempts:
+        if fixed is None or _trivial_joins(fixed[0], dialect) > _trivial_joins(base, dialect):
+            continue
+        new_report = check(fixed[0])
+        if better(new_report):
+            return fixed[0], new_report, fixed[1]
+    return None
+
+
+def _trivial_joins(sql: str, dialect: str) -> int:
+    try:
+        return len(trivial_join_problems(sqlglot.parse_one(sql, read=dialect)))
+    except sqlglot.errors.SqlglotError:
+        return 0

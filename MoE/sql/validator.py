@@ -8,17 +8,14 @@
 5. dry run  EXPLAIN, then the query with a small LIMIT on the database (transpiled to its dialect)
 
 Checks stop at the first stage that fails, since later stages would only repeat the error. Besides
-errors, the report carries warnings that never fail a query: a fan-out, where an aggregate over one
-table's column runs after a join that repeats that table's rows (the "chasm trap"); a join nothing
-uses; and filters that cannot mean what they say (antipatterns.py).
+errors, the report carries the warnings of lint.py, which never fail a query. Names are resolved as
+the engine resolves them (resolve.py).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
-from typing import Literal
 
 import sqlglot
 from sqlglot import exp
@@ -26,41 +23,17 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
-from .antipatterns import join_filter_problems, same_row_problems, trivial_join_problems
+from .antipatterns import trivial_join_problems
 from .bm25 import tokens
 from .catalog import Catalog
 from .database import Database, DatabaseError
-from .dialects import DIALECTS
-from .grounding import Grounding, ungrounded_filters
+from .grounding import Grounding
 from .guard import UnsafeSQLError, check_read_only
+from .lint import fan_out_warnings, filter_warnings, grounding_warnings, unused_join_warnings
+from .report import Issue, Stage, ValidationReport
+from .resolve import as_resolved, mapping_for, scopes_of, table_ref
 
-Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row",
-                "ungrounded"]
-
-
-@dataclass(frozen=True)
-class Issue:
-    stage: Stage
-    message: str
-
-    def __str__(self) -> str:
-        return f"[{self.stage}] {self.message}"
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    sql: str                                   # the SQL as checked, pretty-printed in the target dialect
-    issues: tuple[Issue, ...] = ()
-    passed: tuple[Stage, ...] = ()
-    dry_run_columns: tuple[str, ...] = ()
-    dry_run_rows: int | None = None
-    notes: tuple[str, ...] = field(default=())
-    warnings: tuple[Issue, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return not self.issues
-
+__all__ = ["Issue", "ValidationReport", "foreign_key_pairs", "transpile", "validate_sql"]
 
 def validate_sql(sql: str, catalog: Catalog, dialect: str, database: Database | None = None,
                  dry_run_limit: int = 5, question: str | None = None,
@@ -116,50 +89,6 @@ def transpile(sql: str, source: str, target: str) -> str:
     return sqlglot.transpile(sql, read=source, write=target)[0]
 
 
-def _ignores_case(dialect: str) -> bool:
-    """Does the engine match even quoted identifiers without regard to case?"""
-    spec = DIALECTS.get(dialect)
-    return spec is not None and spec.quoted_names_ignore_case
-
-
-def as_resolved(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Expression:
-    """A copy of the tree with names as the engine resolves them, for the catalog checks.
-
-    SQLite reads a double-quoted name that matches no column as a string ("APG" = 'APG'), a quirk
-    many real queries rely on; engines that ignore case in quoted names get them unquoted.
-    """
-    tree = tree.copy()
-    if dialect == "sqlite":
-        known = {c.name.lower() for t in catalog.tables for c in t.columns}
-        known |= {a.alias.lower() for a in tree.find_all(exp.Alias)}
-        known |= {c.name.lower() for cte in tree.find_all(exp.CTE) for c in cte.find_all(exp.Identifier)}
-        for column in list(tree.find_all(exp.Column)):
-            ident = column.this
-            if not column.table and isinstance(ident, exp.Identifier) and ident.quoted and ident.name.lower() not in known:
-                column.replace(exp.Literal.string(ident.name))
-    if _ignores_case(dialect):
-        for ident in tree.find_all(exp.Identifier):
-            ident.set("this", ident.name.lower())
-            ident.set("quoted", False)
-    return tree
-
-
-def _mapping(catalog: Catalog, dialect: str) -> dict:
-    """The catalog as sqlglot takes it, lower-cased where as_resolved lower-cases the query."""
-    mapping = catalog.mapping()
-    return _lowered(mapping) if _ignores_case(dialect) else mapping
-
-
-def _lowered(mapping: dict) -> dict:
-    return {k.lower(): _lowered(v) if isinstance(v, dict) else v for k, v in mapping.items()}
-
-
-def table_ref(node: exp.Table, catalog: Catalog) -> str | None:
-    """The catalog's name (`ref`) for a table reference in SQL, or None when the catalog has no such table."""
-    table = catalog.lookup(node)
-    return table.ref if table is not None else None
-
-
 def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str, question: str | None = None) -> list[Issue]:
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     issues = []
@@ -177,7 +106,7 @@ def catalog_issues(tree: exp.Expression, catalog: Catalog, dialect: str, questio
     if issues:
         return issues
     try:
-        qualify(tree.copy(), schema=_mapping(catalog, dialect), dialect=dialect, validate_qualify_columns=True,
+        qualify(tree.copy(), schema=mapping_for(catalog, dialect), dialect=dialect, validate_qualify_columns=True,
                 quote_identifiers=False, identify=False)
     except OptimizeError as exc:
         return [Issue("catalog", _column_message(str(exc), tree, catalog, question))]
@@ -248,20 +177,6 @@ def _join_hint(missing: str, used: set[str], catalog: Catalog) -> str:
     return ""
 
 
-def qualify_for_catalog(tree: exp.Expression, catalog: Catalog, dialect: str) -> exp.Expression:
-    """A copy with every column qualified by its table (as far as sqlglot can tell)."""
-    return qualify(tree.copy(), schema=_mapping(catalog, dialect), dialect=dialect, validate_qualify_columns=False,
-                   quote_identifiers=False, identify=False)
-
-
-def scopes_of(tree: exp.Expression, catalog: Catalog, dialect: str) -> list:
-    """The query's scopes after sqlglot qualifies every column against the catalog ([] if it cannot)."""
-    try:
-        return traverse_scope(qualify_for_catalog(tree, catalog, dialect))
-    except (SqlglotError, ValueError, KeyError):
-        return []
-
-
 def derived_table_issues(scopes: list, catalog: Catalog) -> list[Issue]:
     """A subquery in FROM sees only its own tables. DuckDB quietly binds an outer column there as an
     implicit LATERAL join (`JOIN (SELECT ... FROM refunds WHERE YEAR(order_date) = 2024) r`), which runs
@@ -306,109 +221,6 @@ def join_issues(scopes: list, catalog: Catalog) -> list[Issue]:
                     issues.append(Issue("joins", f"join {lt}.{left.name} = {rt}.{right.name} does not follow a "
                                                  f"foreign key; expected {want}"))
     return issues
-
-
-_ROW_SENSITIVE = (exp.Sum, exp.Avg, exp.Count)
-
-
-def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue]:
-    """Aggregates over a table's column in a scope that also joins a table repeating its rows.
-
-    Table Y repeats the rows of X when Y references X, or when X and Y reference the same parent
-    (each X row then meets every Y row of its parent). COUNT(DISTINCT ...) is left alone.
-    """
-    warnings = []
-    for scope in scopes:
-        tables = {alias: table_ref(source, catalog).lower() for alias, (_, source) in scope.selected_sources.items()
-                  if isinstance(source, exp.Table) and catalog.lookup(source) is not None}
-        if len(tables) < 2:
-            continue
-        for agg in scope.expression.find_all(*_ROW_SENSITIVE):
-            if agg.find(exp.Distinct) or agg.find_ancestor(exp.Subquery, exp.CTE) not in (None, scope.expression.parent):
-                continue
-            for column in agg.find_all(exp.Column):
-                x = tables.get(column.table)
-                for alias, y in tables.items():
-                    if x and alias != column.table and y != x and repeats_rows(catalog, y, x):
-                        warnings.append(Issue("fan_out", f"{agg.sql(dialect)} runs after joining {y}, which repeats "
-                                                         f"{x} rows; aggregate {x} and {y} in separate subqueries "
-                                                         f"(or CTEs) and join their results"))
-                        break
-    return list({w.message: w for w in warnings}.values())
-
-
-def grounding_warnings(tree: exp.Expression, grounding: Grounding | None) -> list[Issue]:
-    if grounding is None:
-        return []
-    found = [m for select in tree.find_all(exp.Select) for m in ungrounded_filters(select, grounding)]
-    return [Issue("ungrounded", m) for m in dict.fromkeys(found)]
-
-
-def filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:
-    """WHERE conditions that cannot mean what they say (antipatterns.py)."""
-    keys = {t.key: {c.lower() for c in t.primary_key} for t in catalog.tables}
-    keys |= {t.name.lower(): keys[t.key] for t in catalog.tables if catalog.table(t.name) is t}
-    selects = [scope.expression for scope in scopes if isinstance(scope.expression, exp.Select)]
-    return [Issue("join_filter", message) for select in selects for message in join_filter_problems(select, keys)] \
-        + [Issue("same_row", message) for select in selects for message in same_row_problems(select)]
-
-
-def unused_join_warnings(scopes: list, question: str | None) -> list[Issue]:
-    """A joined table that the question never mentions and none of whose columns is used outside its
-    own ON condition only repeats or drops rows - usually a join no one asked for. ("Students who
-    have pets" joins has_pet for its rows alone; the question names it, so that join stands.)"""
-    return [Issue("unused_join", f"table {join.this.name} is joined but none of its columns is used; the join "
-                                 f"only repeats or drops rows - remove it unless the question needs it")
-            for scope in scopes for join in unused_joins(scope, question)]
-
-
-def unused_joins(scope, question: str | None) -> list[exp.Join]:
-    """The scope's unused joins (see unused_join_warnings). A table used only to join an unused one is
-    unused too, so the search runs until nothing changes."""
-    if not question or any(isinstance(c.this, exp.Star) for c in scope.expression.find_all(exp.Count)):
-        return []  # COUNT(*) counts the joined rows: every join is used
-    asked = set(tokens(question))
-    joins = [j for j in scope.expression.args.get("joins") or [] if isinstance(j.this, exp.Table)
-             and j.args.get("on") is not None and (j.args.get("kind") or "").upper() not in ("SEMI", "ANTI")
-             and not set(tokens(j.this.name)) & asked]
-    columns = list(scope.expression.find_all(exp.Column))
-    unused: list[exp.Join] = []
-    changed = True
-    while changed:
-        changed = False
-        for join in joins:
-            if join in unused:
-                continue
-            alias, ignored = join.this.alias_or_name, [join] + unused
-            if not any(c.table == alias and not any(_inside(c, j.args["on"]) for j in ignored) for c in columns):
-                unused.append(join)
-                changed = True
-    return unused
-
-
-def unused_join_aliases(sql: str, catalog: Catalog, dialect: str, question: str | None) -> set[str]:
-    """Aliases (lower-case) of the joins unused_join_warnings warns about."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
-        return set()
-    return {j.this.alias_or_name.lower() for scope in scopes_of(as_resolved(tree, catalog, dialect), catalog, dialect)
-            for j in unused_joins(scope, question)}
-
-
-def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
-    while node is not None:
-        if node is ancestor:
-            return True
-        node = node.parent
-    return False
-
-
-def repeats_rows(catalog: Catalog, y: str, x: str) -> bool:
-    """Do rows of table y repeat rows of table x when joined along foreign keys?"""
-    y_refs = {fk.ref_table.lower() for fk in catalog.table(y).foreign_keys}
-    x_refs = {fk.ref_table.lower() for fk in catalog.table(x).foreign_keys}
-    return x in y_refs or bool((y_refs & x_refs) - {x, y})
 
 
 def _references(catalog: Catalog, table: str, column: str) -> set[tuple[str, str]]:
