@@ -5,7 +5,9 @@
 A gold query draws a false alarm when grounding.py finds a filter in it that nothing the user gave asks
 for. Spider: the question, with the database values value grounding finds for it (as the orchestrator
 does); BIRD Mini-Dev: the question with its evidence as the extra context, in its three dialects (no
-database rows ship with it, so no values). Goal: at most 2% of the gold queries.
+database rows ship with it, so no values). Goal: at most 2% of the gold queries. The last column counts
+the questions that question.py would refuse as not about the data (before value grounding, which can
+only rescue more).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from MoE.eval.spider import load_spider  # noqa: E402
 from MoE.sql.catalog import parse_ddl  # noqa: E402
 from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
 from MoE.sql.grounding import Grounding, ungrounded_filters  # noqa: E402
+from MoE.sql.question import QuestionRefused, check_about_data  # noqa: E402
 from MoE.sql.value_index import ValueIndex  # noqa: E402
 from MoE.sql.values import ground_values  # noqa: E402
 
@@ -32,41 +35,50 @@ DIALECTS = {"sqlite": "sqlite", "mysql": "mysql", "postgresql": "postgres"}
 
 def alarms(sql: str, dialect: str, grounding: Grounding) -> list[str]:
     tree = sqlglot.parse_one(sql, read=dialect)
-    return [p for select in tree.find_all(exp_select()) for p in ungrounded_filters(select, grounding)]
+    return [p for select in tree.find_all(sqlglot.exp.Select) for p in ungrounded_filters(select, grounding)]
 
 
-def exp_select():
-    return sqlglot.exp.Select
+def refused(grounding: Grounding, catalog) -> bool:
+    """Would the orchestrator refuse the question as not about the data (before value grounding)?"""
+    try:
+        check_about_data(grounding.question, grounding.context, catalog)
+    except QuestionRefused:
+        return True
+    return False
 
 
 def spider_cases(data: Path):
     spider = load_spider(data)
     for db_id in spider.schemas:
         database = SQLAlchemyDatabase(f"sqlite:///{spider.database_path(db_id).resolve()}", 10)
-        index = ValueIndex.build(parse_ddl(spider.ddl(db_id), "sqlite"), database)
+        catalog = parse_ddl(spider.ddl(db_id), "sqlite")
+        index = ValueIndex.build(catalog, database)
         for q in (q for q in spider.questions if q.db_id == db_id):
             values = tuple(m.value for m in ground_values(q.question, index))
-            yield "spider", q.gold, "sqlite", Grounding(q.question, "", values)
+            yield "spider", q.gold, "sqlite", Grounding(q.question, "", values), catalog
         database.close()
 
 
 def bird_cases(data: Path):
+    catalogs = {p.stem: parse_ddl(p.read_text(), "sqlite") for p in (data / "schemas").glob("*.sql")}
     for name, dialect in DIALECTS.items():
         for q in json.loads((data / f"questions_{name}.json").read_text()):
-            yield f"bird/{dialect}", q["SQL"], dialect, Grounding(q["question"], q.get("evidence") or "")
+            yield f"bird/{dialect}", q["SQL"], dialect, Grounding(q["question"], q.get("evidence") or ""), \
+                catalogs[q["db_id"]]
 
 
-def measure(spider: Path, bird: Path) -> dict[str, tuple[int, int, list[tuple[str, str]]]]:
-    """{set: (queries, queries with a false alarm, examples)}"""
+def measure(spider: Path, bird: Path) -> dict[str, tuple[int, int, int, list[tuple[str, str]]]]:
+    """{set: (queries, queries with a false alarm, questions refused as not about the data, examples)}"""
     out: dict[str, list] = {}
-    for name, sql, dialect, grounding in list(spider_cases(spider)) + list(bird_cases(bird)):
+    for name, sql, dialect, grounding, catalog in list(spider_cases(spider)) + list(bird_cases(bird)):
         found = alarms(sql, dialect, grounding)
-        entry = out.setdefault(name, [0, 0, []])
+        entry = out.setdefault(name, [0, 0, 0, []])
         entry[0] += 1
+        entry[2] += refused(grounding, catalog)
         if found:
             entry[1] += 1
-            entry[2].append((grounding.question, found[0]))
-    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+            entry[3].append((grounding.question, found[0]))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def main() -> None:
@@ -76,10 +88,11 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=5)
     args = parser.parse_args()
     results = measure(Path(args.spider), Path(args.bird))
-    print("| gold queries | queries | false alarms | share |\n|---|---|---|---|")
-    for name, (total, flagged, _) in results.items():
-        print(f"| {name} | {total} | {flagged} | {flagged / total:.1%} |")
-    for name, (_, _, examples) in results.items():
+    print("| gold queries | queries | false alarms | share | questions refused as not about the data |\n"
+          "|---|---|---|---|---|")
+    for name, (total, flagged, refusals, _) in results.items():
+        print(f"| {name} | {total} | {flagged} | {flagged / total:.1%} | {refusals} |")
+    for name, (_, _, _, examples) in results.items():
         for question, problem in examples[:args.show]:
             print(f"{name}: {question} -> {problem}", file=sys.stderr)
 

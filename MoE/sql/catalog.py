@@ -73,12 +73,12 @@ class Catalog:
 
     def __post_init__(self):
         index: dict[str, Table | None] = {t.key: t for t in self.tables}
-        for t in self.tables:  # a bare name finds a table of another schema when no other table has it
-            if t.schema and t.name.lower() not in index:
-                index[t.name.lower()] = t
-            elif t.schema and index[t.name.lower()] is not t and index[t.name.lower()] is not None \
-                    and index[t.name.lower()].schema:
-                index[t.name.lower()] = None  # ambiguous: the schema must be named
+        elsewhere: dict[str, list[Table]] = {}
+        for t in self.tables:
+            if t.schema:
+                elsewhere.setdefault(t.name.lower(), []).append(t)
+        for name, tables in elsewhere.items():  # a bare name finds the one table of that name; several: None
+            index.setdefault(name, tables[0] if len(tables) == 1 else None)
         object.__setattr__(self, "_index", index)
 
     def table(self, name: str) -> Table | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import re
+from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
@@ -43,7 +44,7 @@ class DialectSpec:
     def identifier(self, name: str) -> str:
         """A name as SQL must write it: bare where the engine reads it back unchanged, quoted where it holds
         spaces or symbols, is a keyword, or has a case the engine would fold ("Select" in PostgreSQL)."""
-        sqlglot_dialect = Dialect.get_or_raise(self.name)
+        sqlglot_dialect = _sqlglot_dialect(self.name)
         strategy = sqlglot_dialect.NORMALIZATION_STRATEGY
         folds = (strategy == NormalizationStrategy.LOWERCASE and name != name.lower()) or \
             (strategy == NormalizationStrategy.UPPERCASE and name != name.upper())
@@ -116,6 +117,11 @@ DIALECTS: dict[str, DialectSpec] = {d.name: d for d in (
                 timeout="the driver's query timeout (pyodbc's connection timeout attribute), client side",
                 read_only="none at session level: connect with a login that has only db_datareader"),
 )}
+
+
+@lru_cache(maxsize=None)
+def _sqlglot_dialect(name: str) -> Dialect:
+    return Dialect.get_or_raise(name)
 
 
 def dialect_spec(name: str) -> DialectSpec:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlglot import exp
 
@@ -48,17 +49,24 @@ class Grounding:
     values: tuple[str, ...] = ()          # database values grounded for the question
     examples: tuple[str, ...] = ()        # few-shot SQL
 
-    @property
+    # Worked out once per question (cached on the instance), not once per filter.
+    @cached_property
     def text(self) -> str:
         return f"{self.question} {self.context}"
 
-    def words(self) -> set[str]:
-        return set(tokens(self.text, keep_stop_words=True)) - FUNCTION_WORDS
+    @cached_property
+    def spelled(self) -> str:
+        return _spelled(self.text)
 
-    def numbers(self) -> set[float]:
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(tokens(self.text, keep_stop_words=True)) - FUNCTION_WORDS
+
+    @cached_property
+    def numbers(self) -> frozenset[float]:
         found = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", self.text)}
         found |= {float(v) for w, v in _NUMBER_WORDS.items() if re.search(rf"\b{w}\b", self.text.lower())}
-        return found
+        return frozenset(found)
 
 
 def ungrounded_filters(select: exp.Select, grounding: Grounding) -> list[str]:
@@ -70,7 +78,7 @@ def ungrounded_filters(select: exp.Select, grounding: Grounding) -> list[str]:
     limit = select.args.get("limit")
     if isinstance(limit, exp.Limit) and isinstance(limit.expression, exp.Literal) and not limit.expression.is_string:
         n = float(limit.expression.this)
-        if n not in grounding.numbers() and not (n == 1 and grounding.words() & _SUPERLATIVE):
+        if n not in grounding.numbers and not (n == 1 and grounding.words & _SUPERLATIVE):
             problems.append(f"the question does not ask for LIMIT {limit.expression.this}")
     return problems
 
@@ -111,7 +119,7 @@ def _grounded(condition: exp.Expression, grounding: Grounding) -> bool:
         words = set()
         for column in condition.find_all(exp.Column):
             words |= set(tokens(column.name, keep_stop_words=True))
-        return bool(words & grounding.words()) or not words
+        return bool(words & grounding.words) or not words
     return any(_literal_grounded(literal, grounding) for literal in literals)
 
 
@@ -124,15 +132,15 @@ def _literal_grounded(literal: exp.Literal, grounding: Grounding) -> bool:
     date = _DATE.match(text)
     if date:
         year = int(date.group(1))
-        return bool({float(year), float(year - 1)} & grounding.numbers())
+        return bool({float(year), float(year - 1)} & grounding.numbers)
     key = _spelled(text)
     if not key:
         return True
-    if f" {key} " in f" {_spelled(grounding.text)} ":
+    if f" {key} " in f" {grounding.spelled} ":
         return True
     if key in _FLAGS or len(key) == 1:   # a code: a flag of a column the question names, or a word's initial
         column = literal.parent.find(exp.Column) if literal.parent is not None else None
-        named = set(tokens(column.name, keep_stop_words=True)) & grounding.words() if column is not None else set()
+        named = set(tokens(column.name, keep_stop_words=True)) & grounding.words if column is not None else set()
         if named or any(w.startswith(key) for w in tokens(grounding.text, keep_stop_words=True)):
             return True
     if any(normalise(v) == key for v in grounding.values):
@@ -145,7 +153,7 @@ def _literal_grounded(literal: exp.Literal, grounding: Grounding) -> bool:
 def _number_grounded(value: float, grounding: Grounding) -> bool:
     """0 and 1 are the usual constants of a condition's form (> 0, = 1 for a flag); a bound one off a number
     of the question is that number ("at least 3" is > 2); a share may be written as a percentage."""
-    numbers = grounding.numbers()
+    numbers = grounding.numbers
     near = {n + d for n in numbers for d in (-1, 0, 1)}
     return value in (0.0, 1.0) or value in near or value * 100 in numbers or value / 100 in numbers
 

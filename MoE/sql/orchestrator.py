@@ -96,7 +96,7 @@ class SQLMoEOrchestrator:
             self._grounding = Grounding(question, context, tuple(v.value for v in values),
                                         tuple(e.sql for e in examples))
             try:
-                self._solve(result, on_step or (lambda _name: None), execute, examples=not shrink)
+                self._solve(result, on_step or (lambda _name: None), execute, examples)
             except ContextOverflowError as exc:
                 if shrink:
                     result.error = f"{exc} (even without examples and with only the linked columns)"
@@ -120,11 +120,10 @@ class SQLMoEOrchestrator:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _solve(self, result: OrchestrationResult, step, execute: bool, examples: bool = True) -> None:
+    def _solve(self, result: OrchestrationResult, step, execute: bool, examples: list) -> None:
         cfg, dialect = self.config, self.config.dialect
         common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(dialect), question=result.question,
                       extra_context=result.extra_context, values=format_values(result.values))
-        examples = self.examples.most_similar(result.question, cfg.few_shot.count) if self.examples and examples else []
         result.examples = len(examples)
         common_writer = dict(common, examples=format_examples(examples),
                              sql_block=cfg.experts.sql_writer_format == "sql_block",
