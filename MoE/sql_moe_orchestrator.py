@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="do not print each expert's JSON")
     parser.add_argument("--execute", action="store_true", help="run the final SQL and print the rows")
     parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_database_arguments(parser)
+    return parser
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("your own database")
     source.add_argument("--database", metavar="URL_OR_FILE",
                         help="a SQLAlchemy URL (postgresql+psycopg://reader@host/db, mysql+pymysql://...) or a "
@@ -44,10 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--dialect", help="the SQL dialect to write (default: the database's)")
     source.add_argument("--refresh-schema", action="store_true",
                         help="read the schema and rebuild the value index even if they are cached")
-    return parser
 
 
 def config_for(args: argparse.Namespace) -> OrchestratorConfig:
+    return load_orchestrator_config(config_data(args))
+
+
+def config_data(args: argparse.Namespace) -> dict[str, Any]:
     """The config file, with what the command line says about the database put over it. A database given
     here replaces the file's schema source too: the file's DDL describes its own database, not this one."""
     path = Path(args.config)
@@ -70,7 +78,7 @@ def config_for(args: argparse.Namespace) -> OrchestratorConfig:
     if args.dialect:
         data["dialect"] = args.dialect
     data["schema"] = schema
-    return load_orchestrator_config(data)
+    return data
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,10 @@ class BackendError(RunnerError):
     """A backend failed while generating (server down, timeout, bad response)."""
 
 
+class ServeError(RunnerError):
+    """A server could not listen where it was told to (a port out of range or already in use)."""
+
+
 class ContextOverflowError(RunnerError):
     """The prompt does not fit the model's context window; nothing was generated."""
 

@@ -17,18 +17,29 @@ from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .cli_support import one_line_errors
+from .cli_support import claim_port, one_line_errors, port_number
 from .completion import Completion
-from .errors import RunnerError, StructuredOutputError
+from .errors import ContextOverflowError, RunnerError, StructuredOutputError
 from .runner import Runner, load_runner
 
 PROGRAM = "python -m Qwen3.server"
 
 
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text"]
+    text: str
+
+
 class ChatMessageIn(BaseModel):
+    """A message as the OpenAI clients send it: `content` a string or a list of text parts."""
     model_config = ConfigDict(extra="ignore")
     role: Literal["system", "user", "assistant"]
-    content: str
+    content: str | list[TextPart]
+
+    def as_chat(self) -> dict[str, str]:
+        text = self.content if isinstance(self.content, str) else "\n".join(p.text for p in self.content)
+        return {"role": self.role, "content": text}
 
 
 class ChatCompletionRequest(BaseModel):
@@ -82,8 +93,11 @@ def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: in
     lock = threading.Lock()
     model_id = runner.model_name
 
-    def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-        return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+    def error(status: int, message: str, kind: str = "invalid_request_error", code: str | None = None) -> JSONResponse:
+        return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status_code=status)
+
+    def overflow(exc: ContextOverflowError) -> JSONResponse:
+        return error(400, str(exc), code="context_length_exceeded")
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -102,13 +116,17 @@ def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: in
         where = ".".join(str(p) for p in first["loc"] if p != "body")
         return error(400, f"{where}: {first['msg']}")
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request, exc: Exception):   # the API's JSON error, never a plain-text 500
+        return error(500, f"internal error: {type(exc).__name__}: {exc}", "server_error")
+
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "local"}]}
 
     @app.post("/v1/chat/completions")
     def chat_completions(body: ChatCompletionRequest):
-        messages = [m.model_dump() for m in body.messages]
+        messages = [m.as_chat() for m in body.messages]
         try:
             options = _options(body)
             runner.request(messages, **options)  # validate before any streaming starts
@@ -123,6 +141,8 @@ def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: in
                 c = runner.chat(messages, **options)
         except StructuredOutputError as exc:
             return error(422, str(exc), "structured_output_error")
+        except ContextOverflowError as exc:
+            return overflow(exc)
         except RunnerError as exc:
             return error(500, str(exc), "server_error")
         message = {"role": "assistant", "content": c.text, "reasoning_content": c.thinking}
@@ -151,16 +171,24 @@ def _events(runner: Runner, lock: threading.Lock, messages, options, cid: str, c
                 elif d.text:
                     key = "reasoning_content" if d.channel == "thinking" else "content"
                     yield event({key: d.text})
-        except RunnerError as exc:
-            yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n"
+        except Exception as exc:   # an error event, then the end of the stream: never silence
+            yield f"data: {json.dumps({'error': _error_body(exc)})}\n\n"
     yield "data: [DONE]\n\n"
+
+
+def _error_body(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ContextOverflowError):
+        return {"message": str(exc), "type": "invalid_request_error", "code": "context_length_exceeded"}
+    if isinstance(exc, RunnerError):
+        return {"message": str(exc), "type": "server_error", "code": None}
+    return {"message": f"internal error: {type(exc).__name__}: {exc}", "type": "server_error", "code": None}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=PROGRAM, description="Serve a Qwen3 runner over an OpenAI-compatible API.")
     parser.add_argument("--config", default="Qwen3/qwen3_runner_config.yaml")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=port_number, default=8000)
     parser.add_argument("--api-key-env", default=None,
                         help="name of an environment variable holding the bearer token clients must send")
     parser.add_argument("--max-request-bytes", type=int, default=1 << 20)
@@ -175,10 +203,15 @@ def main(argv: list[str] | None = None) -> None:
             api_key = os.environ.get(args.api_key_env)
             if not api_key:
                 raise RunnerError(f"--api-key-env {args.api_key_env}: that environment variable is empty")
+        listening = claim_port(args.host, args.port)   # a port in use fails now (exit 5), before the model loads
         runner = load_runner(args.config)
         app = create_app(runner, api_key=api_key, max_request_bytes=args.max_request_bytes)
-        print(f"{PROGRAM}: serving {runner.model_name} on http://{args.host}:{args.port}/v1", flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        host, port = listening.getsockname()[:2]
+        print(f"{PROGRAM}: serving {runner.model_name} on http://{host}:{port}/v1", flush=True)
+        try:
+            uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
+        finally:
+            runner.close()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 from .catalog import Catalog, Column, ForeignKey, Table, parse_ddl
 from .confidence import Confidence
 from .config import OrchestratorConfig, load_orchestrator_config
+from .conversation import Conversation, Turn
 from .database import DatabaseError, connect
 from .guard import UnsafeSQLError, check_read_only
 from .introspect import introspect
@@ -18,7 +19,7 @@ from .orchestrator import OrchestrationResult, SQLMoEOrchestrator, load_orchestr
 from .question import QuestionRefused
 
 __all__ = [
-    "Catalog", "Column", "Confidence", "DatabaseError", "ForeignKey", "OrchestrationResult", "OrchestratorConfig",
+    "Catalog", "Column", "Confidence", "Conversation", "Turn", "DatabaseError", "ForeignKey", "OrchestrationResult", "OrchestratorConfig",
     "QuestionRefused", "SQLMoEOrchestrator", "Table", "UnsafeSQLError", "check_read_only", "connect", "introspect",
     "load_orchestrator", "load_orchestrator_config", "parse_ddl",
 ]

@@ -87,9 +87,10 @@ PLAIN_SYSTEM = "You are a {dialect} expert. Answer with one {dialect} query in a
 PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
 
 
-def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "") -> list[dict[str, str]]:
+def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "",
+                   history: str = "") -> list[dict[str, str]]:
     name = display_name(dialect)
-    hint = f"Hint: {extra_context}\n\n" if extra_context else ""
+    hint = (f"{history}\n\n" if history else "") + (f"Hint: {extra_context}\n\n" if extra_context else "")
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
             {"role": "user", "content": PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)}]
 
@@ -114,13 +115,15 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
                    plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
                    checks: str = "", values: str = "", examples: str = "",
                    candidates: list[str] | None = None, sql_block: bool = False,
-                   advice: str = "") -> list[dict[str, str]]:
+                   advice: str = "", history: str = "") -> list[dict[str, str]]:
     dialect_name = display_name(dialect)
     system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
     answer = SQL_BLOCK_ANSWER if sql_block else JSON_ANSWER
     parts = [ROLE[name].format(dialect=dialect_name, checks=checks or "none", answer=answer)]
     if examples and name == "sql_writer":
         parts.append("Examples of questions and SQL on this database:\n\n" + examples)
+    if history:
+        parts.append(history)
     parts.append(f"Question: {question}")
     if extra_context:
         parts.append(f"Constraints from the user: {extra_context}")

@@ -10,8 +10,9 @@ the guard ever reaches a database.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import sqlglot
 
@@ -20,6 +21,7 @@ from Qwen3.errors import ContextOverflowError
 
 from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .confidence import assess
+from .conversation import Turn, history_prompt
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
@@ -52,6 +54,7 @@ class SQLMoEOrchestrator:
         self._progress = on_progress or (lambda _message: None)
         self._deadline = float("inf")   # set per question by run()
         self._grounding: Grounding | None = None   # what the question's filters may come from, set by run()
+        self._on_event = lambda _kind, _data: None   # set per question by run()
         self.ddl = ddl = config.schema_ddl()
         self.database = open_live_database(config) if database == "from-config" else database
         try:
@@ -72,8 +75,11 @@ class SQLMoEOrchestrator:
             raise
 
     def run(self, query: str | None = None, extra_context: str | None = None, execute: bool = False,
-            on_step=None) -> OrchestrationResult:
-        """Answer one question. `on_step(name)` is called as each stage starts (for progress display)."""
+            on_step=None, history: Sequence[Turn] = (), on_event=None) -> OrchestrationResult:
+        """Answer one question; one at a time per orchestrator (a server queues them).
+        `history`: earlier turns of a conversation (conversation.py) that this question follows up on.
+        `on_step(name)` is called as each stage starts (for progress display); `on_event(kind, data)` is
+        told what each stage found as it happens: "route" (the plan) and "expert" (one expert's answer)."""
         cfg = self.config
         question = (query if query is not None else cfg.run.query).strip()
         context = (extra_context if extra_context is not None else cfg.run.extra_context).strip()
@@ -81,22 +87,27 @@ class SQLMoEOrchestrator:
         check_length(question, context, limits.max_question_chars, limits.max_context_chars)
         started = time.perf_counter()
         self._deadline = started + limits.time_budget_s
-        values = self._ground(question + " " + context)
-        check_about_data(question, context, self.catalog, values_found=bool(values))
+        self._on_event = on_event or (lambda _kind, _data: None)
+        earlier = " ".join(t.question for t in history)  # a follow-up's words include what it follows up on
+        values = self._ground(" ".join((question, context, earlier)))
+        check_about_data(question, " ".join((context, earlier)), self.catalog, values_found=bool(values))
         shrunk = None
         for shrink in (False, True):  # a prompt too long for the model: once more without examples, linked
             link = cfg.linking
-            linked = link_schema(question + " " + context, self.catalog, link.enabled or shrink,
+            linked = link_schema(" ".join((question, context, earlier)), self.catalog, link.enabled or shrink,
                                  0 if shrink else link.full_schema_max_columns, link.max_tables, link.column_budget,
                                  keep=[(v.table, v.column) for v in values], embedder=self.embedder,
                                  embedding_weight=link.embedding_weight)
             plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
-            result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values)
+            result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values,
+                                         history=[t.question for t in history])
+            self._on_event("route", {"experts": list(plan.experts), "complexity": plan.complexity,
+                                     "reasons": list(plan.reasons), "schema": linked.summary()})
             examples = self.examples.most_similar(question, cfg.few_shot.count) if self.examples and not shrink else []
-            self._grounding = Grounding(question, context, tuple(v.value for v in values),
-                                        tuple(e.sql for e in examples))
+            self._grounding = Grounding(question, " ".join((context, earlier)), tuple(v.value for v in values),
+                                        tuple(e.sql for e in examples) + tuple(t.sql for t in history))
             try:
-                self._solve(result, on_step or (lambda _name: None), execute, examples)
+                self._solve(result, on_step or (lambda _name: None), execute, examples, history_prompt(history))
             except ContextOverflowError as exc:
                 if shrink:
                     result.error = f"{exc} (even without examples and with only the linked columns)"
@@ -120,10 +131,10 @@ class SQLMoEOrchestrator:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _solve(self, result: OrchestrationResult, step, execute: bool, examples: list) -> None:
+    def _solve(self, result: OrchestrationResult, step, execute: bool, examples: list, history: str) -> None:
         cfg, dialect = self.config, self.config.dialect
         common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(dialect), question=result.question,
-                      extra_context=result.extra_context, values=format_values(result.values))
+                      extra_context=result.extra_context, values=format_values(result.values), history=history)
         result.examples = len(examples)
         common_writer = dict(common, examples=format_examples(examples),
                              sql_block=cfg.experts.sql_writer_format == "sql_block",
@@ -296,7 +307,7 @@ class SQLMoEOrchestrator:
         """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
         if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
             schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
-            return plain_messages(self.config.dialect, schema, result.question, result.extra_context)
+            return plain_messages(self.config.dialect, schema, result.question, result.extra_context, common["history"])
         return build_messages("sql_writer", **writer_context(view, plan_output, common))
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
@@ -307,8 +318,10 @@ class SQLMoEOrchestrator:
         e = self.config.experts
         if sql_block is None:
             sql_block = name == "sql_writer" and e.sql_writer_format == "sql_block"
-        return call_expert(self.runner, name, messages, e.json_retries, e.max_new_tokens.get(name, 256),
-                           e.thinking, e.temperature if temperature is None else temperature, seed, sql_block=sql_block)
+        run = call_expert(self.runner, name, messages, e.json_retries, e.max_new_tokens.get(name, 256),
+                          e.thinking, e.temperature if temperature is None else temperature, seed, sql_block=sql_block)
+        self._on_event("expert", asdict(run))
+        return run
 
     def _adopt_revision(self, result: OrchestrationResult, report: ValidationReport, revised: str) -> ValidationReport:
         """Take the validator expert's rewrite if it checks out better, or - with validator_revises: always -
@@ -334,6 +347,16 @@ class SQLMoEOrchestrator:
     def _mechanical_repair(self, sql: str, report: ValidationReport, question: str):
         return mechanical_fix(sql, report, question, self.config.dialect, self.catalog,
                               lambda fixed: self._check(fixed, question))
+
+    def check(self, sql: str, question: str | None = None) -> ValidationReport:
+        """Every check the experts' SQL gets (guard, parse, schema, dry run), on SQL from anywhere."""
+        self._grounding = Grounding(question or "")
+        return self._check(sql, question)
+
+    def reload_examples(self) -> None:
+        """Read the few-shot example file again (after feedback added a pair); the next question uses it."""
+        file = self.config.few_shot.file
+        self.examples = load_examples(self.config.resolve(file)) if file else None
 
     def _check(self, sql: str, question: str | None = None) -> ValidationReport:
         return validate_sql(sql, self.catalog, self.config.dialect, self.database, self.config.safety.dry_run_limit,

@@ -36,6 +36,7 @@ class OrchestrationResult:
     seconds: float = 0.0
     out_of_time: bool = False
     confidence: Confidence | None = None
+    history: list[str] = field(default_factory=list)   # the earlier questions this one follows up on
 
     @property
     def ok(self) -> bool:
@@ -58,13 +59,14 @@ class OrchestrationResult:
             "sql": self.sql, "explanation": self.explanation,
             "checks": None if report is None else {"passed": list(report.passed),
                                                    "issues": [str(i) for i in report.issues],
+                                                   "warnings": [str(w) for w in report.warnings],
                                                    "dry_run_rows": report.dry_run_rows, "notes": list(report.notes)},
             "values": [str(v) for v in self.values], "examples": self.examples, "candidates": self.candidates,
             "repair_rounds": self.repair_rounds, "repair_reasons": self.repair_reasons,
             "rows": None if self.rows is None else {"columns": list(self.rows.columns),
                                                     "rows": [[_jsonable(v) for v in r] for r in self.rows.rows],
                                                     "truncated": self.rows.truncated},
-            "notes": self.notes, "error": self.error, "seconds": round(self.seconds, 3), "tokens": self.tokens,
+            "history": list(self.history), "notes": self.notes, "error": self.error, "seconds": round(self.seconds, 3), "tokens": self.tokens,
             "status": "ok" if self.ok else "failed",
             "confidence": None if self.confidence is None else {"level": self.confidence.level,
                                                                 "reasons": list(self.confidence.reasons)},

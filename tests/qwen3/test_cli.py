@@ -75,3 +75,10 @@ def test_bad_schema_file(config_file, tmp_path, content, message):
     if content is not None:
         path.write_text(content)
     assert_one_line_error(run("--config", str(config_file), "--prompt", "x", "--json-schema", str(path)), 2, message)
+
+
+def test_a_prompt_over_the_context_is_one_line(config_file, tmp_path):
+    prompt = tmp_path / "long.txt"
+    prompt.write_text("one two " * 1900)   # past the tiny model's 4,096 positions
+    result = run("--config", str(config_file), "--prompt", prompt.read_text())
+    assert_one_line_error(result, 1, "more than the model's context")

@@ -127,6 +127,69 @@ def test_wrong_token_is_a_clear_error(server, monkeypatch):
             remote.chat("hi")
 
 
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+def post_chat(port: int, body: dict) -> httpx.Response:
+    return httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=body, headers=AUTH, timeout=60)
+
+
+def test_content_as_text_parts_is_the_joined_text(server):
+    """What the official OpenAI clients send: content as a list of {"type": "text"} parts."""
+    parts = {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is"},
+                                                       {"type": "text", "text": "2 + 2?"}]}],
+             "temperature": 0, "max_tokens": 8, "chat_template_kwargs": {"enable_thinking": False}}
+    plain = dict(parts, messages=[{"role": "user", "content": "What is\n2 + 2?"}])
+    answered = post_chat(server, parts)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["choices"][0]["message"]["content"] == post_chat(server, plain).json()["choices"][0]["message"]["content"]
+
+
+def test_a_non_text_part_is_a_json_400(server):
+    body = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}
+    response = post_chat(server, body)
+    assert response.status_code == 400 and "messages.0.content" in response.json()["error"]["message"]
+
+
+def test_a_prompt_over_the_context_is_the_openai_error(server):
+    """15,000 words of the tiny model's vocabulary are far past its 4,096 positions."""
+    body = {"messages": [{"role": "user", "content": "one two " * 1900}], "max_tokens": 4}
+    response = post_chat(server, body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "context_length_exceeded" and "context" in error["message"]
+
+
+def test_a_failing_stream_sends_an_error_event_then_done(server):
+    body = {"messages": [{"role": "user", "content": "one two " * 1900}], "max_tokens": 4, "stream": True}
+    with httpx.stream("POST", f"http://127.0.0.1:{server}/v1/chat/completions", json=body, headers=AUTH,
+                      timeout=60) as response:
+        events = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert json.loads(events[-2])["error"]["code"] == "context_length_exceeded"
+
+
+@pytest.mark.parametrize("port, code, message", [("70000", 2, "70000 is not a port"),
+                                                 ("http", 2, "not a port number")])
+def test_a_bad_port_is_one_line(tiny_config, tmp_path, port, code, message):
+    config_file = tmp_path / "runner.yaml"
+    config_file.write_text(yaml.safe_dump(tiny_config))
+    done = subprocess.run([sys.executable, "-m", "Qwen3.server", "--config", str(config_file), "--port", port],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == code and message in done.stderr and "Traceback" not in done.stderr
+    assert "serving" not in done.stdout
+
+
+def test_a_port_in_use_is_exit_5_before_the_model_loads(server, tmp_path):
+    config_file = tmp_path / "runner.yaml"
+    config_file.write_text(yaml.safe_dump({"backend": "transformers", "model": "/nonexistent/model"}))
+    done = subprocess.run([sys.executable, "-m", "Qwen3.server", "--config", str(config_file), "--port", str(server)],
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 5, done.stderr   # not 3: the model was never tried
+    assert len(lines) == 1 and f"port {server} on 127.0.0.1 is already in use" in lines[0]
+
+
 class StubServer:
     """A tiny real HTTP server whose answers the test scripts: a list of (status, body, delay_s)."""
 
