@@ -126,9 +126,11 @@ function onEvent(turn, kind, data) {
 
 function summarise(expert) {
   const out = expert.output || {};
-  if (out.sql) return out.sql.replace(/\s+/g, " ");
-  if (out.verdict) return `${out.verdict}${out.explanation ? ": " + out.explanation : ""}`;
-  return Object.entries(out).filter(([, v]) => v && typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join("; ");
+  const short = text => text.length > 140 ? text.slice(0, 139) + "\u2026" : text;
+  if (out.sql) return short(out.sql.replace(/\s+/g, " "));
+  if (out.verdict) return out.verdict === "keep" ? "keep the SQL" : "revise the SQL";
+  if (out.choice) return `candidate ${out.choice}`;
+  return short(Object.entries(out).filter(([, v]) => v && typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join("; "));
 }
 
 function stage(turn, text, status) {
@@ -165,6 +167,11 @@ function failTurn(turn, message) {
 function showAnswer(turn, result) {
   const answer = turn.querySelector(".answer");
   answer.hidden = false;
+  if (result.history && result.history.length) {
+    const history = turn.querySelector(".history");
+    history.hidden = false;
+    history.textContent = "asked as a follow-up to: " + result.history.join(" / ");
+  }
   const confidence = answer.querySelector(".confidence");
   const level = result.confidence ? result.confidence.level : "none";
   confidence.append(el("span", "badge " + level, "confidence: " + level));
