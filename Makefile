@@ -11,7 +11,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # flags with LLAMA_CMAKE_ARGS="-DGGML_NATIVE=ON" on a machine where that works.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: setup setup-demo demo test clean
+.PHONY: setup setup-demo demo serve test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ setup-demo: $(VENV)/.setup-demo
 demo: $(VENV)/.setup-demo
 	$(BIN)/python -m MoE.sql_moe_orchestrator --config MoE/sql_moe_orchestrator_config.yaml \
 	    --query "List monthly revenue and refund totals for 2024." --execute
+
+# The same experts in a browser: http://127.0.0.1:8001/ (docs/service.md).
+serve: $(VENV)/.setup-demo
+	$(BIN)/python -m MoE.sql_server --config MoE/sql_moe_orchestrator_config.yaml
 
 test: $(VENV)/.setup-test
 	$(BIN)/python -m pytest

@@ -38,6 +38,7 @@ ANSWERS = {
     "each country": "SELECT country_code, COUNT(*) AS customers FROM customers GROUP BY country_code",
     "refunds per reason": "SELECT reason, SUM(amount) AS refunded FROM refunds GROUP BY reason",
     "most expensive": "SELECT name, unit_price FROM products ORDER BY unit_price DESC LIMIT 10",
+    "every customer": "SELECT customer_id, full_name, email FROM customers ORDER BY customer_id",
 }
 
 

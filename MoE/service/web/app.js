@@ -225,7 +225,7 @@ function showRows(box, rows) {
     table.append(head);
     for (const row of rows.rows.slice(page * PAGE_ROWS, (page + 1) * PAGE_ROWS)) {
       const tr = el("tr");
-      for (const value of row) tr.append(el("td", typeof value === "number" ? "num" : null, value === null ? "NULL" : value));
+      for (const value of row) tr.append(el("td", isNumeric(value) ? "num" : null, value === null ? "NULL" : value));
       table.append(tr);
     }
     pager.querySelector(".page").textContent = `rows ${page * PAGE_ROWS + 1}-${Math.min(rows.rows.length, (page + 1) * PAGE_ROWS)} ` +
@@ -247,6 +247,10 @@ function showRows(box, rows) {
   render();
 }
 
+function isNumeric(value) {   // numbers, and the decimals the server sends as text
+  return typeof value === "number" || (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value));
+}
+
 function downloadCsv(rows) {
   const cell = v => {
     const s = v === null ? "" : String(v);
@@ -261,7 +265,7 @@ function downloadCsv(rows) {
   link.remove();
 }
 
-// ---- charts: a date or ordered column and a measure -> line; a category and a measure -> bar ----
+// ---- charts: a date or ordered column and measures -> lines; a category and measures -> bars ----
 function chartFor(rows) {
   const { columns, rows: data } = rows;
   if (columns.length < 2 || data.length < 2) return null;
@@ -270,7 +274,6 @@ function chartFor(rows) {
   const numeric = i => values(i).every(v => v === null || isNumber(v));
   const dateLike = i => values(i).every(v => v !== null && /^\d{4}-\d{2}(-\d{2})?([ T][\d:.]+)?$/.test(String(v)));
   const timeName = i => /(^|_)(date|day|week|month|quarter|year|time|period)s?($|_)/i.test(columns[i]);
-  const measures = columns.map((_, i) => i).filter(i => numeric(i));
   let x = columns.findIndex((_, i) => dateLike(i) || (timeName(i) && values(i).every(v => v !== null)));
   let type = "line";
   if (x < 0) {
@@ -278,23 +281,29 @@ function chartFor(rows) {
     type = "bar";
     if (x < 0 || data.length > 60) return null;
   }
-  const y = measures.find(i => i !== x);
-  if (y === undefined) return null;
-  return { type, x, y, xs: values(x).map(v => v === null ? "NULL" : String(v)), ys: values(y).map(Number) };
+  const measures = columns.map((_, i) => i).filter(i => i !== x && numeric(i) && !/(^|_)id$/i.test(columns[i])).slice(0, 4);
+  if (!measures.length) return null;
+  let order = data.map((_, k) => k);
+  if (type === "line") {   // a line follows its x, whatever order the rows came in
+    const key = v => isNumber(v) ? Number(v) : String(v);
+    order.sort((a, b) => key(data[a][x]) < key(data[b][x]) ? -1 : key(data[a][x]) > key(data[b][x]) ? 1 : 0);
+  }
+  const xs = order.map(k => data[k][x] === null ? "NULL" : String(data[k][x]));
+  return { type, x, xs, series: measures.map(i => ({ name: columns[i], ys: order.map(k => data[k][i] === null ? null : Number(data[k][i])) })) };
 }
 
 function drawChart(box, rows) {
   const spec = chartFor(rows);
   if (!spec || !window.Plotly) return;
-  const { columns } = rows;
-  const trace = spec.type === "line" ?
-    { type: "scatter", mode: "lines+markers", x: spec.xs, y: spec.ys, line: { color: "#2f5fd0" } } :
-    { type: "bar", x: spec.xs, y: spec.ys, marker: { color: "#2f5fd0" } };
-  const layout = { height: 300, margin: { l: 60, r: 20, t: 10, b: 60 },
-                   xaxis: { title: { text: columns[spec.x] }, type: spec.type === "line" ? "-" : "category" },
-                   yaxis: { title: { text: columns[spec.y] } } };
+  const traces = spec.series.map(s => spec.type === "line" ?
+    { type: "scatter", mode: "lines+markers", name: s.name, x: spec.xs, y: s.ys } :
+    { type: "bar", name: s.name, x: spec.xs, y: s.ys });
+  const layout = { height: 320, margin: { l: 60, r: 20, t: 10, b: 70 }, showlegend: traces.length > 1,
+                   legend: { orientation: "h", y: 1.12 },
+                   xaxis: { title: { text: rows.columns[spec.x] }, type: spec.type === "line" ? "-" : "category" },
+                   yaxis: { title: { text: traces.length === 1 ? traces[0].name : "" } } };
   box.dataset.chart = spec.type;
-  window.Plotly.newPlot(box, [trace], layout, { displaylogo: false, responsive: true });
+  window.Plotly.newPlot(box, traces, layout, { displaylogo: false, responsive: true });
 }
 
 // ---- feedback: right, wrong, or corrected ----

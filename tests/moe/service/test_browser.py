@@ -8,7 +8,6 @@ keep the answered page's screenshot somewhere else as well (docs/service.png is 
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -34,7 +33,7 @@ def require_browser():
 
 
 @pytest.fixture
-def browser():
+def browser(tmp_path):
     chromium, driver_path = require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -45,6 +44,9 @@ def browser():
                  "--window-size=1280,1000", "--no-proxy-server", "--disable-extensions"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.downloads = tmp_path / "downloads"
+    driver.downloads.mkdir()
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(driver.downloads)})
     yield driver
     driver.quit()
 
@@ -159,3 +161,37 @@ def test_markup_in_questions_and_values_stays_text(browser, serve, tmp_path):
         assert browser.execute_script("return window.pwned === undefined")
         assert browser.execute_script("return document.scripts.length") == 2   # the page's own two
         assert browser.find_elements(By.CSS_SELECTOR, ".turn img, .turn script") == []
+
+
+def test_rows_page_and_download_as_csv(browser, serve, tmp_path):
+    import csv
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    config = dict(sample_config(None, str(tmp_path / "cache")), router={"plan_threshold": 9})
+    with load_orchestrator(config, runner=scripted_runner(0.0)) as orchestrator:
+        browser.get(serve(create_app(orchestrator)))
+        wait_for(browser, "#schema details")
+        ask(browser, "List every customer with their email")
+        turn = answered_turn(browser, 1)
+        everyone = orchestrator.database.execute(
+            "SELECT customer_id, full_name, email FROM customers ORDER BY customer_id", 1000).rows
+        assert len(everyone) > 25
+        assert page_rows(turn) == [[as_text(v) for v in row] for row in everyone[:25]]
+        assert turn.find_element(By.CSS_SELECTOR, ".pager .page").text == f"rows 1-25 of {len(everyone)}"
+        for button in (".pager .next", ".pager .download"):
+            element = turn.find_element(By.CSS_SELECTOR, button)
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            element.click()
+        assert page_rows(turn) == [[as_text(v) for v in row] for row in everyone[25:50]]
+        assert browser.find_elements(By.CSS_SELECTOR, ".chart[data-chart]") == []   # ids and text: no chart
+        downloaded = browser.downloads / "result.csv"
+        for _ in range(100):
+            if downloaded.exists():
+                break
+            time.sleep(0.1)
+        with downloaded.open(newline="") as f:
+            table = list(csv.reader(f))
+        assert table[0] == ["customer_id", "full_name", "email"]
+        assert table[1:] == [[as_text(v) for v in row] for row in everyone]
