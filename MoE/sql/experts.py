@@ -115,7 +115,7 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
                    plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
                    checks: str = "", values: str = "", examples: str = "",
                    candidates: list[str] | None = None, sql_block: bool = False,
-                   advice: str = "", history: str = "") -> list[dict[str, str]]:
+                   advice: str = "", history: str = "", definitions: str = "") -> list[dict[str, str]]:
     dialect_name = display_name(dialect)
     system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
     answer = SQL_BLOCK_ANSWER if sql_block else JSON_ANSWER
@@ -127,6 +127,8 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
     parts.append(f"Question: {question}")
     if extra_context:
         parts.append(f"Constraints from the user: {extra_context}")
+    if definitions:
+        parts.append(definitions)
     if advice:
         parts.append(advice)
     if values:

@@ -2,7 +2,8 @@
 
 A filter - a condition of WHERE or HAVING, a condition of a JOIN's ON beyond the key equality, a LIMIT -
 is grounded when
-- a string literal in it is in the question or the extra context (ignoring case, punctuation and plurals),
+- a string literal in it is in the question, the extra context or a definition in the schema's comments
+  that the question uses (definitions.py) (ignoring case, punctuation and plurals),
   is a database value grounded for the question, or appears in a few-shot example;
 - a number in it is a number of the question or context (digits or words; a date's year, or the year
   after it, as the bound of a year range);
@@ -22,6 +23,7 @@ from functools import cached_property
 from sqlglot import exp
 
 from .bm25 import tokens
+from .definitions import Definition
 from .question import FUNCTION_WORDS
 from .value_index import normalise
 
@@ -48,11 +50,12 @@ class Grounding:
     context: str = ""
     values: tuple[str, ...] = ()          # database values grounded for the question
     examples: tuple[str, ...] = ()        # few-shot SQL
+    definitions: tuple[Definition, ...] = ()   # the schema's comments defining words of the question
 
     # Worked out once per question (cached on the instance), not once per filter.
     @cached_property
     def text(self) -> str:
-        return f"{self.question} {self.context}"
+        return " ".join([self.question, self.context] + [d.sentence for d in self.definitions])
 
     @cached_property
     def spelled(self) -> str:

@@ -5,6 +5,7 @@ send it back to the writer once (orchestrator.py) and lower the answer's confide
 - unused_join  a joined table the question never mentions and nothing uses
 - join_filter, same_row  filters that cannot mean what they say (antipatterns.py)
 - ungrounded   a filter nothing the user gave asks for (grounding.py)
+- definition   a definition in the schema's comments that the question uses, not followed (definitions.py)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlglot.errors import SqlglotError
 from .antipatterns import join_filter_problems, same_row_problems
 from .bm25 import tokens
 from .catalog import Catalog
+from .definitions import unmet_definitions
 from .grounding import Grounding, ungrounded_filters
 from .report import Issue
 from .resolve import as_resolved, scopes_of, table_ref
@@ -54,7 +56,8 @@ def grounding_warnings(tree: exp.Expression, grounding: Grounding | None) -> lis
     if grounding is None:
         return []
     found = [m for select in tree.find_all(exp.Select) for m in ungrounded_filters(select, grounding)]
-    return [Issue("ungrounded", m) for m in dict.fromkeys(found)]
+    return [Issue("ungrounded", m) for m in dict.fromkeys(found)] + \
+        [Issue("definition", m) for m in unmet_definitions(tree, grounding.definitions)]
 
 
 def filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:

@@ -22,6 +22,7 @@ from Qwen3.errors import ContextOverflowError
 from .candidates import Candidate, agreement_groups, preferred, preview, tied
 from .confidence import assess
 from .conversation import Turn, history_prompt
+from .definitions import format_definitions, schema_definitions
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
@@ -89,6 +90,7 @@ class SQLMoEOrchestrator:
         self._deadline = started + limits.time_budget_s
         self._on_event = on_event or (lambda _kind, _data: None)
         earlier = " ".join(t.question for t in history)  # a follow-up's words include what it follows up on
+        definitions = schema_definitions(" ".join((question, context)), self.catalog)
         values = self._ground(" ".join((question, context, earlier)))
         check_about_data(question, " ".join((context, earlier)), self.catalog, values_found=bool(values))
         shrunk = None
@@ -100,12 +102,13 @@ class SQLMoEOrchestrator:
                                  embedding_weight=link.embedding_weight)
             plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
             result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values,
-                                         history=[t.question for t in history])
+                                         history=[t.question for t in history], definitions=definitions)
             self._on_event("route", {"experts": list(plan.experts), "complexity": plan.complexity,
                                      "reasons": list(plan.reasons), "schema": linked.summary()})
             examples = self.examples.most_similar(question, cfg.few_shot.count) if self.examples and not shrink else []
             self._grounding = Grounding(question, " ".join((context, earlier)), tuple(v.value for v in values),
-                                        tuple(e.sql for e in examples) + tuple(t.sql for t in history))
+                                        tuple(e.sql for e in examples) + tuple(t.sql for t in history),
+                                        tuple(definitions))
             try:
                 self._solve(result, on_step or (lambda _name: None), execute, examples, history_prompt(history))
             except ContextOverflowError as exc:
@@ -134,7 +137,8 @@ class SQLMoEOrchestrator:
     def _solve(self, result: OrchestrationResult, step, execute: bool, examples: list, history: str) -> None:
         cfg, dialect = self.config, self.config.dialect
         common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(dialect), question=result.question,
-                      extra_context=result.extra_context, values=format_values(result.values), history=history)
+                      extra_context=result.extra_context, values=format_values(result.values), history=history,
+                      definitions=format_definitions(result.definitions))
         result.examples = len(examples)
         common_writer = dict(common, examples=format_examples(examples),
                              sql_block=cfg.experts.sql_writer_format == "sql_block",
@@ -148,7 +152,8 @@ class SQLMoEOrchestrator:
                 result.notes.append(f"planner gave no usable answer ({exc}); the SQL is written without a plan")
             else:
                 result.experts.append(planner)
-                plan_output, dropped = ground_plan(planner.output, result.question, result.extra_context,
+                plan_output, dropped = ground_plan(planner.output, result.question,
+                                                   " ".join([result.extra_context] + [str(d) for d in result.definitions]),
                                                    join_ok=self._follows_foreign_key)
                 result.notes += dropped
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row",
-                "ungrounded"]
+                "ungrounded", "definition"]
 
 
 @dataclass(frozen=True)

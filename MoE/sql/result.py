@@ -37,6 +37,7 @@ class OrchestrationResult:
     out_of_time: bool = False
     confidence: Confidence | None = None
     history: list[str] = field(default_factory=list)   # the earlier questions this one follows up on
+    definitions: list = field(default_factory=list)   # Definition: the schema's comments that define its words
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class OrchestrationResult:
             "rows": None if self.rows is None else {"columns": list(self.rows.columns),
                                                     "rows": [[_jsonable(v) for v in r] for r in self.rows.rows],
                                                     "truncated": self.rows.truncated},
-            "history": list(self.history), "notes": self.notes, "error": self.error, "seconds": round(self.seconds, 3), "tokens": self.tokens,
+            "history": list(self.history), "definitions": [str(d) for d in self.definitions], "notes": self.notes, "error": self.error, "seconds": round(self.seconds, 3), "tokens": self.tokens,
             "status": "ok" if self.ok else "failed",
             "confidence": None if self.confidence is None else {"level": self.confidence.level,
                                                                 "reasons": list(self.confidence.reasons)},

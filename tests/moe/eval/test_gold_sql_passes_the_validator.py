@@ -2,8 +2,9 @@
 
 Spider: all 547 gold queries pass parse, catalog and dry-run checks on their SQLite databases.
 Neither set's gold SQL draws a filter warning: join_filter or same_row (MoE/sql/antipatterns.py).
-Filter grounding (MoE/sql/grounding.py) raises no false alarm on Spider's gold SQL (the question and its
-grounded database values) and at most 2% on BIRD's (the question with its evidence as the extra context).
+Filter grounding (MoE/sql/grounding.py) and the schema's definitions (MoE/sql/definitions.py) raise no
+false alarm on Spider's gold SQL (the question and its grounded database values) and at most 2% on BIRD's
+(the question with its evidence as the extra context).
 BIRD Mini-Dev: all 288 gold queries, in each of its three dialects, pass the static checks against
 the catalog parsed from its annotated DDL.
 """
@@ -15,6 +16,7 @@ import pytest
 from MoE.eval.spider import load_spider
 from MoE.sql.catalog import parse_ddl
 from MoE.sql.database import SQLAlchemyDatabase
+from MoE.sql.definitions import schema_definitions
 from MoE.sql.grounding import Grounding
 from MoE.sql.validator import validate_sql
 from MoE.sql.value_index import ValueIndex
@@ -32,9 +34,10 @@ def test_every_spider_gold_query_passes_parse_catalog_and_dry_run():
     indexes = {db: ValueIndex.build(catalogs[db], databases[db]) for db in spider.schemas}
     failures = []
     for q in spider.questions:
-        grounding = Grounding(q.question, "", tuple(m.value for m in ground_values(q.question, indexes[q.db_id])))
+        grounding = Grounding(q.question, "", tuple(m.value for m in ground_values(q.question, indexes[q.db_id])),
+                              definitions=tuple(schema_definitions(q.question, catalogs[q.db_id])))
         report = validate_sql(q.gold, catalogs[q.db_id], "sqlite", databases[q.db_id], grounding=grounding)
-        stages = FILTER_STAGES | {"ungrounded"}
+        stages = FILTER_STAGES | {"ungrounded", "definition"}
         if not report.ok or report.passed[-1] != "dry_run" or any(w.stage in stages for w in report.warnings):
             failures.append((q.index, str((report.issues or report.warnings)[:1])))
     for db in databases.values():
@@ -52,6 +55,12 @@ def test_every_bird_gold_query_passes_the_static_checks(file_dialect, dialect):
                 or any(w.stage in FILTER_STAGES for w in r.warnings)]
     assert len(questions) == 288 and failures == []
     alarms = [q["question_id"] for q in questions if any(
-        w.stage == "ungrounded" for w in validate_sql(q["SQL"], catalogs[q["db_id"]], dialect,
-                                                      grounding=Grounding(q["question"], q.get("evidence") or "")).warnings)]
+        w.stage in ("ungrounded", "definition") for w in validate_sql(
+            q["SQL"], catalogs[q["db_id"]], dialect, grounding=bird_grounding(q, catalogs[q["db_id"]])).warnings)]
     assert len(alarms) <= 0.02 * len(questions), alarms
+
+
+def bird_grounding(q: dict, catalog) -> Grounding:
+    """The question with its evidence as the extra context, and the schema's definitions of its words."""
+    said = f"{q['question']} {q.get('evidence') or ''}"
+    return Grounding(q["question"], q.get("evidence") or "", definitions=tuple(schema_definitions(said, catalog)))
