@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from MoE.eval.spider import load_spider  # noqa: E402
 from MoE.sql.catalog import parse_ddl  # noqa: E402
 from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
+from MoE.sql.definitions import schema_definitions, unmet_definitions  # noqa: E402
 from MoE.sql.grounding import Grounding, ungrounded_filters  # noqa: E402
 from MoE.sql.question import QuestionRefused, check_about_data  # noqa: E402
 from MoE.sql.value_index import ValueIndex  # noqa: E402
@@ -34,8 +35,10 @@ DIALECTS = {"sqlite": "sqlite", "mysql": "mysql", "postgresql": "postgres"}
 
 
 def alarms(sql: str, dialect: str, grounding: Grounding) -> list[str]:
+    """Ungrounded filters, and definitions of the schema's comments the SQL does not follow."""
     tree = sqlglot.parse_one(sql, read=dialect)
-    return [p for select in tree.find_all(sqlglot.exp.Select) for p in ungrounded_filters(select, grounding)]
+    return [p for select in tree.find_all(sqlglot.exp.Select) for p in ungrounded_filters(select, grounding)] + \
+        unmet_definitions(tree, grounding.definitions)
 
 
 def refused(grounding: Grounding, catalog) -> bool:
@@ -55,7 +58,8 @@ def spider_cases(data: Path):
         index = ValueIndex.build(catalog, database)
         for q in (q for q in spider.questions if q.db_id == db_id):
             values = tuple(m.value for m in ground_values(q.question, index))
-            yield "spider", q.gold, "sqlite", Grounding(q.question, "", values), catalog
+            definitions = tuple(schema_definitions(q.question, catalog))
+            yield "spider", q.gold, "sqlite", Grounding(q.question, "", values, definitions=definitions), catalog
         database.close()
 
 
@@ -63,8 +67,9 @@ def bird_cases(data: Path):
     catalogs = {p.stem: parse_ddl(p.read_text(), "sqlite") for p in (data / "schemas").glob("*.sql")}
     for name, dialect in DIALECTS.items():
         for q in json.loads((data / f"questions_{name}.json").read_text()):
-            yield f"bird/{dialect}", q["SQL"], dialect, Grounding(q["question"], q.get("evidence") or ""), \
-                catalogs[q["db_id"]]
+            evidence, catalog = q.get("evidence") or "", catalogs[q["db_id"]]
+            definitions = tuple(schema_definitions(f"{q['question']} {evidence}", catalog))
+            yield f"bird/{dialect}", q["SQL"], dialect, Grounding(q["question"], evidence, definitions=definitions), catalog
 
 
 def measure(spider: Path, bird: Path) -> dict[str, tuple[int, int, int, list[tuple[str, str]]]]:

@@ -114,9 +114,14 @@ function onEvent(turn, kind, data) {
     finishRunning(turn);
     stage(turn, data.name, "running");
   } else if (kind === "expert") {
-    finishRunning(turn, `${data.name} (${data.seconds.toFixed(1)} s): ${summarise(data)}`);
+    finishRunning(turn, label => `${label || data.name} (${data.seconds.toFixed(1)} s): ${summarise(data)}`);
   } else if (kind === "result") {
     finishRunning(turn);
+    for (const reason of data.repair_reasons || []) stage(turn, "repair: " + reason, "done");
+    if (data.checks) {
+      const failed = data.checks.issues.length ? `; failed: ${data.checks.issues.join("; ")}` : "";
+      stage(turn, `checks: ${data.checks.passed.join(", ")} passed${failed}`, "done");
+    }
     showAnswer(turn, data);
   } else if (kind === "error") {
     finishRunning(turn);
@@ -139,10 +144,10 @@ function stage(turn, text, status) {
   return item;
 }
 
-function finishRunning(turn, text) {
+function finishRunning(turn, describe) {   // describe(stage name) -> what the finished stage says
   for (const item of turn.querySelectorAll(".stages li.running")) {
     item.className = "done";
-    if (text) item.textContent = text;
+    if (describe) item.textContent = describe(item.textContent);
   }
 }
 
