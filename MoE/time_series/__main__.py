@@ -1,4 +1,5 @@
 """python -m MoE.time_series: the forecasting experts, then the stock consensus debate.
+python -m MoE.time_series forecast --csv FILE --target COLUMN: your own series (forecast_command.py).
 
 Part 1 fabricates a series, fine-tunes the experts and prints their debate log. Part 2 trains the
 StockPredictor on prices (fabricated, or --data CSV with --ticker) and lets the indicator experts
@@ -15,13 +16,18 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from . import (RouterConfig, TimeSeriesMoE, TimeSeriesWindowDataset, _build_metadata, _generate_synthetic_series,
+from . import (RouterConfig, TimeSeriesMoE, TimeSeriesWindowDataset, build_metadata, generate_synthetic_series,
                default_experts, evaluate, fine_tune)
 
 PROGRAM = "python -m MoE.time_series"
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["forecast"]:   # your own CSV: python -m MoE.time_series forecast --csv ... (forecast_command.py)
+        from .forecast_command import main as forecast
+
+        return forecast(argv[1:])
     parser = argparse.ArgumentParser(prog=PROGRAM, description="Demo of the time-series mixture of experts.")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seq-len", type=int, default=96)
@@ -47,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
 def run(args) -> None:
     torch.manual_seed(args.seed)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    series = _generate_synthetic_series(n_steps=2400, n_channels=3, seed=args.seed)
-    metadata = _build_metadata(len(series))
+    series = generate_synthetic_series(n_steps=2400, n_channels=3, seed=args.seed)
+    metadata = build_metadata(len(series))
     cut = int(len(series) * 0.8)
     train = TimeSeriesWindowDataset(series[:cut], args.seq_len, args.horizon, target_channels=0, metadata=metadata[:cut])
     test = TimeSeriesWindowDataset(series[cut - args.seq_len:], args.seq_len, args.horizon, target_channels=0,

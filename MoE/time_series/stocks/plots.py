@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..plots import _pyplot
+from ..plots import _figure
 from .data import PriceData
 from .debate import DebateResult
 
 
 def plot_debate(prices: PriceData, result: DebateResult, path: str | Path, days: int = 60) -> Path:
-    plt = _pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), gridspec_kw={"height_ratios": [2, 1]})
+    fig = _figure(9, 6)
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [2, 1]})
     recent = prices.close.iloc[-days:]
     top.plot(range(len(recent)), recent.to_numpy(), color="0.3", label=f"{prices.ticker} close")
     x = len(recent)
@@ -28,5 +28,4 @@ def plot_debate(prices: PriceData, result: DebateResult, path: str | Path, days:
     bottom.set_xlabel("round (red: doubt, green: agree)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)

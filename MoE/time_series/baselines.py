@@ -1,0 +1,58 @@
+"""Baselines every forecast is measured against, on the same windows: repeat-last, seasonal naive, a linear
+model (DLinear-style: one linear map from the window to the horizon, fitted in closed form), and
+statsforecast's AutoETS when that package is installed (the `forecast` extra).
+
+Each takes windows (N, L) of one series' scaled values and returns forecasts (N, H).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def repeat_last(windows: np.ndarray, horizon: int) -> np.ndarray:
+    return np.repeat(windows[:, -1:], horizon, axis=1)
+
+
+def seasonal_naive(windows: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """The last full season, repeated; repeat-last when the window is shorter than a season."""
+    if season < 2 or season > windows.shape[1]:
+        return repeat_last(windows, horizon)
+    last = windows[:, -season:]
+    return np.tile(last, (1, -(-horizon // season)))[:, :horizon]
+
+
+class LinearForecaster:
+    """Ridge regression from the window (minus its last value) to the horizon (minus the same value).
+
+    DLinear splits the window into trend and remainder and maps each linearly; both maps are linear in
+    the window, so one ridge fit covers that family, in closed form."""
+
+    def __init__(self, ridge: float = 1.0):
+        self.ridge = ridge
+        self.weights: np.ndarray | None = None
+
+    def fit(self, windows: np.ndarray, targets: np.ndarray) -> "LinearForecaster":
+        x = windows - windows[:, -1:]
+        y = targets - windows[:, -1:]
+        x1 = np.hstack([x, np.ones((len(x), 1))])
+        gram = x1.T @ x1 + self.ridge * np.eye(x1.shape[1])
+        self.weights = np.linalg.solve(gram, x1.T @ y)
+        return self
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        x = windows - windows[:, -1:]
+        return np.hstack([x, np.ones((len(x), 1))]) @ self.weights + windows[:, -1:]
+
+
+def auto_ets(windows: np.ndarray, horizon: int, season: int) -> np.ndarray | None:
+    """statsforecast's AutoETS fitted on each window; None when statsforecast is not installed."""
+    try:
+        from statsforecast.models import AutoETS
+    except ImportError:
+        return None
+    out = np.empty((len(windows), horizon))
+    for i, window in enumerate(windows):
+        model = AutoETS(season_length=season if 1 < season < len(window) // 2 else 1)
+        out[i] = model.forecast(y=window.astype(np.float64), h=horizon)["mean"]
+    return out
