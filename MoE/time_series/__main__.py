@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--transcript-json", metavar="FILE", help="write the debate transcript as JSON")
     parser.add_argument("--skip-forecast", action="store_true", help="run only the stock debate")
     args = parser.parse_args(argv)
+    if args.epochs < 1 or args.stock_epochs < 1:
+        parser.error("--epochs and --stock-epochs must be 1 or more: an untrained model forecasts nothing")
     try:
         if not args.skip_forecast:
             run(args)

@@ -31,6 +31,8 @@ def load_prices(source, ticker: str | None = None, min_rows: int = MIN_HISTORY +
     if missing:
         raise ValueError(f"price data is missing columns: {', '.join(missing)} (need {', '.join(REQUIRED)})")
     if "Ticker" in frame.columns:
+        frame = frame.assign(Ticker=frame["Ticker"].map(lambda t: t if pd.isna(t) else str(t)))   # 1234 -> "1234"
+        ticker = None if ticker is None else str(ticker)
         tickers = sorted(frame["Ticker"].dropna().unique())
         if ticker is None and len(tickers) > 1:
             raise ValueError(f"the file has tickers {', '.join(tickers)}: pick one with --ticker")
@@ -50,9 +52,14 @@ def load_prices(source, ticker: str | None = None, min_rows: int = MIN_HISTORY +
         raise ValueError(f"gap of {int(steps.iloc[position])} days between {dates.iloc[position].date()} and "
                          f"{dates.iloc[position + 1].date()} (at most {MAX_GAP_DAYS})")
     column = "Adj Close" if "Adj Close" in frame.columns else "Close"
-    close = pd.Series(frame[column].to_numpy(dtype=float), index=pd.DatetimeIndex(dates), name="close")
-    if not np.isfinite(close).all() or (close <= 0).any():
-        raise ValueError(f"column {column!r} must hold positive prices")
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    for bad, what in ((numbers.isna() & frame[column].notna(), "values that are not numbers"),
+                      (numbers.isna(), "blank cells"), (numbers <= 0, "prices that are not positive")):
+        if bad.any():
+            lines = [str(i + 2) for i in bad.index[bad.to_numpy()][:5]]   # file lines: header first, 1-based
+            raise ValueError(f"column {column!r} has {what}: {int(bad.sum())} row(s), at file line "
+                             f"{', '.join(lines)}{', ...' if bad.sum() > 5 else ''}")
+    close = pd.Series(numbers.to_numpy(dtype=float), index=pd.DatetimeIndex(dates), name="close")
     if len(close) < min_rows:
         raise ValueError(f"{len(close)} rows of prices; the indicators and a training window need at least {min_rows}")
     return PriceData(ticker or "series", close.index, close)

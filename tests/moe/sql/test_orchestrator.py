@@ -37,7 +37,7 @@ def test_simple_lookup_skips_the_planner():
 def test_complex_question_is_planned_and_the_plan_is_grounded():
     sql = "SELECT date_trunc('month', order_date) AS m, SUM(total_amount) FROM orders GROUP BY 1"
     orch, backend = orchestrator(PLAN, {"sql": sql, "notes": ""}, KEEP, router={"plan_threshold": 2})
-    result = orch.run("Total revenue per month in 2024")
+    result = orch.run("Total order amount per month in 2024")
     assert [e.name for e in result.experts] == ["planner", "sql_writer", "validator"]
     assert result.notes == ["dropped planned filter not grounded in the question: orders.status = 'paid'"]
     writer_prompt = backend.user_messages()[1]
@@ -67,7 +67,7 @@ def test_mechanical_fix_needs_no_model_call():
            "b AS (SELECT date_trunc('month', refund_date) AS month, SUM(amount) AS refunds FROM refunds GROUP BY 1) "
            "SELECT month, revenue, refunds FROM a JOIN b ON a.month = b.month")
     orch, backend = orchestrator({"sql": sql, "notes": ""}, KEEP)
-    result = orch.run("Monthly revenue and refunds")
+    result = orch.run("Monthly order totals and refunds")
     assert result.ok and result.repair_rounds == 1 and "mechanical fix: qualified a.month" in result.repair_reasons[0]
     assert len(backend.requests) == 2
 
@@ -75,7 +75,7 @@ def test_mechanical_fix_needs_no_model_call():
 def test_fan_out_warning_gets_one_repair_round():
     fanned = "SELECT SUM(o.total_amount), AVG(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id"
     orch, backend = orchestrator({"sql": fanned, "notes": ""}, {"sql": fanned, "notes": ""}, KEEP)
-    result = orch.run("Revenue and refunds")
+    result = orch.run("Order totals and refunds")
     assert result.ok and result.repair_rounds == 1 and result.report.warnings
     assert "fan_out" in backend.user_messages()[1]
 
@@ -84,7 +84,7 @@ def test_fan_out_is_fixed_by_aggregating_the_joined_table_first():
     fanned = "SELECT SUM(o.total_amount) AS revenue, SUM(r.amount) AS refunded FROM orders o " \
              "JOIN refunds r ON r.order_id = o.order_id"
     orch, backend = orchestrator({"sql": fanned, "notes": ""}, KEEP)
-    result = orch.run("Revenue and refunds", execute=True)
+    result = orch.run("Order totals and refunds", execute=True)
     assert result.ok and not result.report.warnings and "mechanical fix: aggregated refunds" in result.repair_reasons[0]
     assert len(backend.requests) == 2 and result.rows.columns == ("revenue", "refunded")
     truth = orch.database.execute(
@@ -99,7 +99,7 @@ def test_an_error_round_does_not_use_up_the_warning_round():
     fixed = "SELECT (SELECT SUM(total_amount) FROM orders), (SELECT AVG(amount) FROM refunds)"
     orch, backend = orchestrator(*({"sql": s, "notes": ""} for s in (missing, fanned, fixed)), KEEP,
                                  experts={"max_repair_rounds": 3})
-    result = orch.run("Revenue and average refund")
+    result = orch.run("Order totals and average refund")
     assert result.ok and result.repair_rounds == 2 and not result.report.warnings
     assert FAN_OUT_ADVICE in backend.user_messages()[1] and "[fan_out]" in backend.user_messages()[2]
 
@@ -173,7 +173,7 @@ def test_result_serialises_with_timings_and_tokens():
 def test_a_failed_planner_does_not_stop_the_sql_writer():
     orch, _ = orchestrator("not json", "still not json", {"sql": "SELECT SUM(total_amount) FROM orders", "notes": ""},
                            KEEP, router={"plan_threshold": 0}, experts={"json_retries": 1})
-    result = orch.run("Total revenue")
+    result = orch.run("Total order amount")
     assert result.ok and [e.name for e in result.experts] == ["sql_writer", "validator"]
     assert result.notes[0].startswith("planner gave no usable answer")
 

@@ -58,5 +58,5 @@ def test_orchestrator_on_postgres(postgres_url):
         "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
         "dialect": "postgres", "database": {"kind": "url", "url": postgres_url}, "router": {"plan_threshold": 9}})
     with load_orchestrator(config, runner=runner) as orch:
-        result = orch.run("Revenue per month", execute=True)
+        result = orch.run("Order totals per month", execute=True)
     assert result.ok and result.report.passed[-1] == "dry_run" and result.rows.columns == ("month", "revenue")

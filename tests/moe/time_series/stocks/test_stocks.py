@@ -4,7 +4,7 @@ import pytest
 
 from MoE.time_series.stocks import (DebateExpert, StockConsensusSystem, StockPredictor, fabricate_prices,
                                     indicator_table, load_prices, run_debate)
-from MoE.time_series.stocks.backtest import diebold_mariano, walk_forward
+from MoE.time_series.stocks.backtest import diebold_mariano, refit_schedule, walk_forward
 from support import shared_data
 
 QUIET = {"sma_gap": 0.0, "momentum": 0.0, "volatility": 0.01, "rsi": 50.0, "macd_hist": 0.0}
@@ -40,7 +40,11 @@ def frame(n=120, **changes):
     (lambda: frame().iloc[::-1], "dates must increase strictly"),
     (lambda: frame().drop(index=range(50, 60)), r"gap of \d+ days between"),
     (lambda: frame(40), "40 rows of prices"),
-    (lambda: frame(Close=-1.0), "positive prices"),
+    (lambda: frame(Close=-1.0), r"column 'Close' has prices that are not positive: 120 row\(s\), at file line 2, 3"),
+    (lambda: frame().assign(Close=lambda f: f.Close.where(f.index != 7)),
+     r"column 'Close' has blank cells: 1 row\(s\), at file line 9"),
+    (lambda: frame().assign(Close=lambda f: f.Close.astype(object).where(f.index != 4, "south")),
+     r"column 'Close' has values that are not numbers: 1 row\(s\), at file line 6"),
     (lambda: pd.concat([frame().assign(Ticker="A"), frame().assign(Ticker="B")]), "pick one with --ticker"),
 ])
 def test_bad_price_data_is_a_clear_error(make, message):
@@ -49,11 +53,20 @@ def test_bad_price_data_is_a_clear_error(make, message):
 
 
 def test_adjusted_close_and_ticker():
-    prices = load_prices(shared_data("stocks", "stocks_bokeh_quandl_wiki.csv"), "IBM")
+    path = shared_data("stocks", "stocks_bokeh_quandl_wiki.csv")
+    prices = load_prices(path, "IBM")
+    raw = pd.read_csv(path).query("Ticker == 'IBM'")
     assert prices.ticker == "IBM" and len(prices) == 3270
-    assert prices.close.iloc[0] == pytest.approx(76.51, abs=1) or prices.close.iloc[0] < 100  # Adj Close, not Close
+    assert prices.close.iloc[0] == raw["Adj Close"].iloc[0] != raw["Close"].iloc[0]   # the adjusted close
     with pytest.raises(ValueError, match="ticker 'XYZ' not in the file"):
         load_prices(shared_data("stocks", "stocks_bokeh_quandl_wiki.csv"), "XYZ")
+
+
+def test_a_numeric_ticker_column_is_read_as_names():
+    table = pd.concat([frame().assign(Ticker=1234), frame().assign(Ticker=5678)])
+    assert load_prices(table, "1234").ticker == "1234"
+    with pytest.raises(ValueError, match="the file has tickers 1234, 5678: pick one with --ticker"):
+        load_prices(table)
 
 
 def test_fabricated_prices_are_deterministic():
@@ -189,3 +202,30 @@ def test_indicators_match_the_ta_library(seed):
     }).iloc[120:]
     for column in reference:
         np.testing.assert_allclose(ours[column], reference[column], rtol=1e-6, atol=1e-9, err_msg=column)
+
+
+
+# --- walk-forward refits ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("split, last, every, blocks", [
+    (100, 119, None, [(100, 120)]),
+    (100, 119, 10, [(100, 110), (110, 120)]),
+    (100, 119, 7, [(100, 107), (107, 114), (114, 120)]),
+])
+def test_refit_schedule(split, last, every, blocks):
+    assert refit_schedule(split, last, every) == blocks
+
+
+def test_walk_forward_refits_without_look_ahead():
+    """Prices changed from day 230 on cannot change any prediction made before day 229 (the predictor
+    trained at each refit saw only the days before it)."""
+    prices = fabricate_prices(260, seed=4)
+    changed = prices.close.copy()
+    changed.iloc[230:] *= 1.3
+    altered = type(prices)(prices.ticker, prices.dates, changed)
+    runs = [walk_forward(StockConsensusSystem(StockPredictor(seq_len=20, horizon=1, seed=0)), p, epochs=1,
+                         refit_every=10) for p in (prices, altered)]
+    assert runs[0].refits == 6 and runs[0].days == 52 == len(runs[0].predicted)
+    before = 229 - (208 - 1)   # test days are 207..258; days before 229 are the first 22
+    assert runs[0].predicted[:before] == runs[1].predicted[:before]
+    assert runs[0].predicted[before + 2:] != runs[1].predicted[before + 2:]
