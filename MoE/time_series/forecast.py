@@ -75,6 +75,7 @@ class BacktestReport:
     horizon: int
     levels: tuple[float, ...]
     rows: list[dict] = field(default_factory=list)
+    router: dict = field(default_factory=dict)   # expert -> (mean weight, sd across windows); "entropy"
 
     def to_markdown(self) -> str:
         cover = " | ".join(f"coverage {round(level * 100)}%" for level in self.levels)
@@ -86,6 +87,10 @@ class BacktestReport:
             width = f"{row['width']:.3f}" if row.get("width") is not None else "-"
             lines.append(f"| {row['method']} | {row['mse']:.4f} | {row['mae']:.4f} | {row['mase']:.3f} | "
                          f"{' | '.join(cells)} | {width} |")
+        if self.router:
+            weights = ", ".join(f"{name} {mean:.2f} (sd {sd:.3f})" for name, (mean, sd) in self.router["experts"].items())
+            lines += ["", f"Router weights over the test windows: {weights}; mean entropy "
+                          f"{self.router['entropy']:.3f} of at most {self.router['max_entropy']:.3f} (equal weights)."]
         return "\n".join(lines) + "\n"
 
 
@@ -170,6 +175,7 @@ class Forecaster:
             "AutoETS (statsforecast)": lambda d: baselines.auto_ets(self._target_windows(d)[0], cfg.horizon, season),
         }
         report = BacktestReport(sum(len(d) for d in sets.values()), cfg.horizon, cfg.levels)
+        report.router = self._router_weights(ConcatDataset(list(sets.values())))
         for name, method in methods.items():
             pieces = [(method(d), self._target_windows(d)[1], self._mase_scale(sid)) for sid, d in sets.items()]
             if any(p[0] is None for p in pieces):
@@ -306,6 +312,15 @@ class Forecaster:
             return self.model(dataset[0], dataset[2]).prediction.numpy()
         out = [self.model(w, m).prediction.numpy() for w, _, m in DataLoader(dataset, batch_size=256)]
         return np.concatenate(out)
+
+    @torch.no_grad()
+    def _router_weights(self, dataset) -> dict:
+        """Does the router route? Each expert's mean weight and its spread across windows, and the entropy."""
+        weights = torch.cat([self.model(w, m).weights for w, _, m in DataLoader(dataset, batch_size=256)]).numpy()
+        entropy = -(weights * np.log(np.clip(weights, 1e-12, 1))).sum(axis=1)
+        names = [e.name for e in self.model.expert_configs]
+        return {"experts": {n: (float(weights[:, i].mean()), float(weights[:, i].std())) for i, n in enumerate(names)},
+                "entropy": float(entropy.mean()), "max_entropy": float(np.log(len(names)))}
 
     @staticmethod
     def _arrays(dataset):

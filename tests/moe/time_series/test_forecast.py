@@ -57,6 +57,10 @@ def test_the_backtest_has_every_baseline_on_the_same_windows(fitted):
     # noise of sd 1 on a cycle of amplitude 5: knowing the cycle beats repeating the last value
     assert rows["seasonal naive (season 7)"]["mse"] < rows["repeat last"]["mse"]
     assert "| experts (this model) |" in report.to_markdown()
+    router = report.router
+    assert sum(mean for mean, _ in router["experts"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert 0 < router["entropy"] <= router["max_entropy"] == pytest.approx(np.log(3))
+    assert "Router weights over the test windows: trend_expert" in report.to_markdown()
 
 
 def test_intervals_cover_as_promised_on_known_noise():
