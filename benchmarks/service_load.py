@@ -39,6 +39,7 @@ ANSWERS = {
     "refunds per reason": "SELECT reason, SUM(amount) AS refunded FROM refunds GROUP BY reason",
     "most expensive": "SELECT name, unit_price FROM products ORDER BY unit_price DESC LIMIT 10",
     "every customer": "SELECT customer_id, full_name, email FROM customers ORDER BY customer_id",
+    "per month": "SELECT date_trunc('month', order_date) AS month, COUNT(*) AS orders FROM orders GROUP BY 1",
 }
 
 

@@ -69,7 +69,7 @@ def run_single_shot():
     from MoE.sql import load_orchestrator
     from MoE.sql.database import DatabaseError
     from MoE.sql.guard import UnsafeSQLError
-    from MoE.sql.json_recovery import ExpertOutputError, recover_json
+    from MoE.sql.json_recovery import ExpertOutputError
 
     started = time.perf_counter()
     with load_orchestrator(ROOT / "MoE" / "sql_moe_orchestrator_config.yaml") as orchestrator:

@@ -9,7 +9,6 @@ goes to a JSONL file (resumable), and the summary table is printed (and, with --
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -195,3 +195,18 @@ def test_rows_page_and_download_as_csv(browser, serve, tmp_path):
             table = list(csv.reader(f))
         assert table[0] == ["customer_id", "full_name", "email"]
         assert table[1:] == [[as_text(v) for v in row] for row in everyone]
+
+
+def test_a_date_and_a_measure_make_a_line_chart_in_date_order(browser, serve, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    config = dict(sample_config(None, str(tmp_path / "cache")), router={"plan_threshold": 9})
+    with load_orchestrator(config, runner=scripted_runner(0.0)) as orchestrator:
+        browser.get(serve(create_app(orchestrator)))
+        wait_for(browser, "#schema details")
+        ask(browser, "How many orders per month?")
+        turn = answered_turn(browser, 1)
+        wait_for(browser, ".chart .main-svg", timeout=30)
+        assert turn.find_element(By.CSS_SELECTOR, ".chart").get_attribute("data-chart") == "line"
+        xs = browser.execute_script("return document.querySelector('.chart').data[0].x")
+        assert len(xs) > 12 and xs == sorted(xs)   # the rows came unordered; the line follows the dates
