@@ -183,7 +183,7 @@ function showAnswer(turn, result) {
   confidence.append(document.createTextNode(result.confidence ? result.confidence.reasons.join("; ") : ""));
   if (result.status !== "ok") confidence.prepend(el("div", "failed", "FAILED"));
   highlightSql(answer.querySelector(".sql"), result.sql || "(no SQL)");
-  showChecks(answer.querySelector(".checks"), result.checks);
+  showChecks(answer.querySelector(".checks"), result.checks, result.rows !== null);
   answer.querySelector(".explanation").textContent = result.explanation;
   if (result.rows) {
     showRows(answer.querySelector(".rows"), result.rows);
@@ -207,14 +207,15 @@ function highlightSql(box, sql) {
   }
 }
 
-function showChecks(box, checks) {
+function showChecks(box, checks, ran) {
   box.textContent = "";
   if (!checks) return;
   box.append(el("span", null, "Checks: "));
   for (const name of checks.passed) box.append(el("span", "pass", `\u2713 ${name} `));
   for (const issue of checks.issues) box.append(el("div", "issue", "\u2717 " + issue));
   for (const warning of checks.warnings || []) box.append(el("div", "warning", "! " + warning));
-  box.append(el("div", "muted", "Read-only: the SQL passed the guard and ran in a read-only session."));
+  box.append(el("div", "muted", ran ? "Safe: the SQL passed the read-only guard and ran in a read-only session." :
+                                      "Nothing was run: the SQL did not pass every check."));
 }
 
 function showRows(box, rows) {
