@@ -151,3 +151,19 @@ def test_a_prompt_longer_than_the_context_is_one_clear_error(tmp_path):
             runner.chat("fox " * 200, max_new_tokens=4)
         assert caught.value.context_tokens == 64 and caught.value.prompt_tokens > 64
         assert runner.chat("fox", max_new_tokens=2).usage.prompt_tokens < 64   # a short prompt still runs
+
+
+@pytest.mark.parametrize("setting, device, wanted, noted", [
+    ("auto", "cuda", False, True),    # not proven on a GPU yet: off, and the user is told why
+    ("auto", "cpu", False, False),
+    ("on", "cpu", True, False),
+    ("on", "cuda", True, False),
+    ("off", "cuda", False, False),
+])
+def test_the_engine_is_on_only_where_it_has_run(setting, device, wanted, noted):
+    from Qwen3.backends.hf import engine_wanted
+
+    use, note = engine_wanted(setting, device)
+    assert use is wanted and (note is not None) is noted
+    if noted:
+        assert "benchmarks/decode.py" in note and "transformers.engine: on" in note
