@@ -52,6 +52,9 @@ def run(name: str, frame: pd.DataFrame, config: ForecastConfig, id_column: str |
                     f"{row['mase']:.3f} | {cover} | {width} |")
     rows.append(f"| {name} | {config.horizon} | ({report.windows} test windows, best epoch "
                 f"{forecaster.training.best_epoch + 1}, {seconds:.0f} s) | | | | | | |")
+    weights = ", ".join(f"{e} {m:.3f} (sd {sd:.4f})" for e, (m, sd) in report.router["experts"].items())
+    print(f"{name}, horizon {config.horizon}, router weights over the test windows: {weights}; mean entropy "
+          f"{report.router['entropy']:.4f} of at most {report.router['max_entropy']:.4f}", file=sys.stderr)
     return rows
 
 

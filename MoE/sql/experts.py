@@ -257,3 +257,10 @@ def _year_mentioned(value: str, said: str) -> bool:
         return False
     year = int(match.group(1))
     return str(year) in said or str(year - 1) in said
+
+
+def whole_sentences(text: str) -> str:
+    """Text cut at its contract's length limit, without the unfinished last sentence."""
+    text = " ".join(text.split())
+    end = text.rfind(". ")
+    return text if text.endswith((".", "!", "?")) or end < 0 else text[: end + 1]

@@ -14,7 +14,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import sqlglot
 
 from Qwen3 import Runner, load_runner
 from Qwen3.errors import ContextOverflowError
@@ -26,7 +25,8 @@ from .definitions import format_definitions, schema_definitions
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
-from .experts import ExpertRun, build_messages, call_expert, ground_plan, plain_messages, writer_context
+from .experts import (ExpertRun, build_messages, call_expert, ground_plan, plain_messages, whole_sentences,
+                      writer_context)
 from .few_shot import ExampleBank, format_examples, load_examples
 from .grounding import Grounding
 from .json_recovery import ExpertOutputError
@@ -35,7 +35,7 @@ from .question import check_about_data, check_length
 from .repair import SEVERAL_MEASURES_ADVICE, mechanical_fix, repair_advice
 from .result import OrchestrationResult
 from .router import route
-from .validator import ValidationReport, foreign_key_pairs, transpile, validate_sql
+from .validator import ValidationReport, compact_sql, foreign_key_pairs, normal_form, transpile, validate_sql
 from .value_index import ValueIndex
 from .values import ValueMatch, format_values, ground_values
 from .warehouse import load_catalog, load_value_index, open_live_database
@@ -172,7 +172,7 @@ class SQLMoEOrchestrator:
         step("validator")
         checks = ("passed " + ", ".join(report.passed)) if report.ok else \
             "FAILED: " + "; ".join(str(i) for i in report.issues)
-        compact = _compact(report.sql, dialect)
+        compact = compact_sql(report.sql, dialect)
         try:
             validator = self._ask("validator", build_messages("validator", sql=compact, checks=checks, **common))
         except ExpertOutputError as exc:  # the checked SQL stands without the expert's review
@@ -180,9 +180,9 @@ class SQLMoEOrchestrator:
             result.explanation = "(no explanation: the validator expert gave no usable answer)"
         else:
             result.experts.append(validator)
-            result.explanation = _whole_sentences(validator.output["explanation"])
+            result.explanation = whole_sentences(validator.output["explanation"])
             revised = validator.output["revised_sql"].strip()
-            if validator.output["verdict"] == "revise" and revised and _normal(revised, dialect) != _normal(compact, dialect):
+            if validator.output["verdict"] == "revise" and revised and normal_form(revised, dialect) != normal_form(compact, dialect):
                 checked, report = report, self._adopt_revision(result, report, revised)
                 if report is not checked:  # the explanation was written about the SQL before the revision
                     result.explanation = f"The validator expert revised the SQL. Before the revision: {result.explanation}"
@@ -217,7 +217,7 @@ class SQLMoEOrchestrator:
                 result.notes.append(f"{label}repair round {rounds} gave no usable SQL ({exc})")
                 break
             result.experts.append(writer)
-            if _normal(writer.output["sql"], self.config.dialect) == _normal(sql, self.config.dialect):
+            if normal_form(writer.output["sql"], self.config.dialect) == normal_form(sql, self.config.dialect):
                 result.repair_reasons.append(f"{label}the sql_writer returned the SQL it was asked to fix; "
                                              "no further rounds")
                 result.notes.append(f"{label}repair round {rounds} returned the same SQL; repairs stopped")
@@ -279,7 +279,7 @@ class SQLMoEOrchestrator:
     def _break_tie(self, result: OrchestrationResult, options: list[int], candidates: list[Candidate],
                    common: dict, step) -> int:
         step("validator (tie-break)")
-        shown = [f"{_compact(candidates[i].sql, self.config.dialect)}\nResult: {preview(candidates[i].result)}"
+        shown = [f"{compact_sql(candidates[i].sql, self.config.dialect)}\nResult: {preview(candidates[i].result)}"
                  for i in options]
         messages = build_messages("tie_break", **dict(common, examples="", sql_block=False, advice=""), candidates=shown)
         try:
@@ -394,24 +394,3 @@ def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfi
 def _needs_repair(report: ValidationReport, warned: bool) -> bool:
     """Errors always go back to the writer; warnings get one round, since they may be intended."""
     return not report.ok or (bool(report.warnings) and not warned)
-
-
-def _whole_sentences(text: str) -> str:
-    """Text cut at its contract's length limit, without the unfinished last sentence."""
-    text = " ".join(text.split())
-    end = text.rfind(". ")
-    return text if text.endswith((".", "!", "?")) or end < 0 else text[: end + 1]
-
-
-def _compact(sql: str, dialect: str) -> str:
-    try:
-        return sqlglot.transpile(sql, read=dialect, write=dialect)[0]
-    except sqlglot.errors.SqlglotError:
-        return " ".join(sql.split())
-
-
-def _normal(sql: str, dialect: str) -> str:
-    try:
-        return transpile(sql, dialect, dialect).lower()
-    except Exception:  # unparsable SQL is simply "different"; the checks will say why
-        return " ".join(sql.split()).lower()

@@ -246,3 +246,19 @@ def foreign_key_pairs(catalog: Catalog, a: str, b: str) -> list[set[tuple[str, s
 def _suggest(name: str, options: list[str]) -> str:
     close = difflib.get_close_matches(name.lower(), [o.lower() for o in options], n=2, cutoff=0.5)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def compact_sql(sql: str, dialect: str) -> str:
+    """The SQL on one line as sqlglot writes it (the text itself, spaces squeezed, if it does not parse)."""
+    try:
+        return sqlglot.transpile(sql, read=dialect, write=dialect)[0]
+    except sqlglot.errors.SqlglotError:
+        return " ".join(sql.split())
+
+
+def normal_form(sql: str, dialect: str) -> str:
+    """A form in which two statements are equal when their syntax trees are."""
+    try:
+        return transpile(sql, dialect, dialect).lower()
+    except Exception:  # unparsable SQL is simply "different"; the checks will say why
+        return " ".join(sql.split()).lower()

@@ -162,22 +162,30 @@ class Forecaster:
         cfg, season = self.config, self.data.season
         sets = {s.id: self._windows(s, self._borders[s.id][1] - self.seq_len, len(s.values),
                                     stride=self._test_stride(s)) for s in self.data.series}
+        arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        def windows_of(dataset) -> tuple[np.ndarray, np.ndarray]:   # each dataset's arrays, built once
+            if id(dataset) not in arrays:
+                arrays[id(dataset)] = self._target_windows(dataset)
+            return arrays[id(dataset)]
+
         linear = baselines.LinearForecaster().fit(*self._target_windows(
             ConcatDataset([self._windows(s, 0, self._borders[s.id][0]) for s in self.data.series])))
         calibration = ConcatDataset([self._windows(s, self._borders[s.id][0] - self.seq_len, self._borders[s.id][1])
                                      for s in self.data.series])
+        experts = "experts (this model)"
         methods = {
-            "experts (this model)": self._predict_scaled,
-            "repeat last": lambda d: baselines.repeat_last(self._target_windows(d)[0], cfg.horizon),
-            f"seasonal naive (season {season})": lambda d: baselines.seasonal_naive(self._target_windows(d)[0],
-                                                                                     cfg.horizon, season),
-            "linear (DLinear-style)": lambda d: linear.predict(self._target_windows(d)[0]),
-            "AutoETS (statsforecast)": lambda d: baselines.auto_ets(self._target_windows(d)[0], cfg.horizon, season),
+            experts: self._predict_scaled,
+            "repeat last": lambda d: baselines.repeat_last(windows_of(d)[0], cfg.horizon),
+            f"seasonal naive (season {season})": lambda d: baselines.seasonal_naive(windows_of(d)[0], cfg.horizon,
+                                                                                     season),
+            "linear (DLinear-style)": lambda d: linear.predict(windows_of(d)[0]),
+            "AutoETS (statsforecast)": lambda d: baselines.auto_ets(windows_of(d)[0], cfg.horizon, season),
         }
         report = BacktestReport(sum(len(d) for d in sets.values()), cfg.horizon, cfg.levels)
         report.router = self._router_weights(ConcatDataset(list(sets.values())))
         for name, method in methods.items():
-            pieces = [(method(d), self._target_windows(d)[1], self._mase_scale(sid)) for sid, d in sets.items()]
+            pieces = [(method(d), windows_of(d)[1], self._mase_scale(sid)) for sid, d in sets.items()]
             if any(p[0] is None for p in pieces):
                 report.rows.append({"method": name + ": not installed (pip install '.[forecast]')", "mse": math.nan,
                                     "mae": math.nan, "mase": math.nan})
@@ -188,8 +196,8 @@ class Forecaster:
             row = {"method": name, "mse": metrics.mse(forecast, actual), "mae": metrics.mae(forecast, actual),
                    "mase": float(np.mean(scaled_errors))}
             if name != "AutoETS (statsforecast)":   # refitting ETS on every validation window costs too much
-                bands = ConformalIntervals.fit(np.abs(method(calibration) - self._target_windows(calibration)[1]),
-                                               cfg.levels)
+                bands = self.intervals if name == experts else ConformalIntervals.fit(   # the experts': from fit()
+                    np.abs(method(calibration) - windows_of(calibration)[1]), cfg.levels)
                 row["coverage"] = {lv: metrics.coverage(*bands.bounds(forecast, lv), actual) for lv in cfg.levels}
                 row["width"] = float(np.mean(2 * bands.half_widths[0]))
             report.rows.append(row)

@@ -8,6 +8,7 @@ keep the answered page's screenshot somewhere else as well (docs/service.png is 
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -81,6 +82,18 @@ def page_rows(turn):
             for tr in turn.find_elements(By.CSS_SELECTOR, ".rows tr")[1:]]
 
 
+@contextmanager
+def scripted_page(browser, serve, tmp_path, data_file=None):
+    """The page open on a server whose model is scripted by role (no planner), on the sample database."""
+    config = dict(sample_config(None, str(tmp_path / "cache")), router={"plan_threshold": 9})
+    if data_file is not None:
+        config["database"]["data_file"] = str(data_file)
+    with load_orchestrator(config, runner=scripted_runner(0.0)) as orchestrator:
+        browser.get(serve(create_app(orchestrator)))
+        wait_for(browser, "#schema details")
+        yield orchestrator
+
+
 def as_text(value):
     return "NULL" if value is None else str(value)
 
@@ -147,12 +160,7 @@ def test_markup_in_questions_and_values_stays_text(browser, serve, tmp_path):
     data.write_text((REPO / "MoE" / "schemas" / "ecommerce_sample_data.sql").read_text() +
                     "\nINSERT INTO products VALUES (99999, 'X-1', "
                     "'<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>', 1, 99999.00, TRUE);\n")
-    config = sample_config(None, str(tmp_path / "cache"))
-    config["database"]["data_file"] = str(data)
-    config["router"] = {"plan_threshold": 9}
-    with load_orchestrator(config, runner=scripted_runner(0.0)) as orchestrator:
-        browser.get(serve(create_app(orchestrator)))
-        wait_for(browser, "#schema details")
+    with scripted_page(browser, serve, tmp_path, data_file=data):
         ask(browser, "List the ten most expensive products. <script>window.pwned=3</script>")
         turn = answered_turn(browser, 1)
         assert "<script>window.pwned=3</script>" in turn.find_element(By.CSS_SELECTOR, ".question").text
@@ -169,10 +177,7 @@ def test_rows_page_and_download_as_csv(browser, serve, tmp_path):
 
     from selenium.webdriver.common.by import By
 
-    config = dict(sample_config(None, str(tmp_path / "cache")), router={"plan_threshold": 9})
-    with load_orchestrator(config, runner=scripted_runner(0.0)) as orchestrator:
-        browser.get(serve(create_app(orchestrator)))
-        wait_for(browser, "#schema details")
+    with scripted_page(browser, serve, tmp_path) as orchestrator:
         ask(browser, "List every customer with their email")
         turn = answered_turn(browser, 1)
         everyone = orchestrator.database.execute(
@@ -200,10 +205,7 @@ def test_rows_page_and_download_as_csv(browser, serve, tmp_path):
 def test_a_date_and_a_measure_make_a_line_chart_in_date_order(browser, serve, tmp_path):
     from selenium.webdriver.common.by import By
 
-    config = dict(sample_config(None, str(tmp_path / "cache")), router={"plan_threshold": 9})
-    with load_orchestrator(config, runner=scripted_runner(0.0)) as orchestrator:
-        browser.get(serve(create_app(orchestrator)))
-        wait_for(browser, "#schema details")
+    with scripted_page(browser, serve, tmp_path):
         ask(browser, "How many orders per month?")
         turn = answered_turn(browser, 1)
         wait_for(browser, ".chart .main-svg", timeout=30)
