@@ -134,7 +134,7 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
             orchestrators: dict[tuple[str, str], SQLMoEOrchestrator], timeout_s: float) -> dict[str, Any]:
     started = time.perf_counter()
     db_path = dataset.database_path(q.db_id)
-    rounds, notes, error, candidates, confidence = 0, [], None, [], None
+    rounds, notes, error, candidates, confidence, repairs = 0, [], None, [], None, []
     if mode == "single_shot":
         sql, tokens = single_shot_sql(runner, dataset.ddl(q.db_id), q.question, q.evidence)
     else:
@@ -144,13 +144,14 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
             orchestrators[key] = SQLMoEOrchestrator(config, runner)
         result = orchestrators[key].run(q.question, extra_context=q.evidence)
         sql, tokens, rounds, notes, error = result.sql, result.tokens, result.repair_rounds, result.notes, result.error
-        candidates = result.candidates
+        candidates, repairs = result.candidates, result.repair_reasons
         confidence = result.confidence.level if result.confidence is not None else None
     seconds = time.perf_counter() - started
     match, exec_error = execution_match(db_path, q.gold, sql, timeout_s)
     record = {"mode": mode, "index": q.index, "db_id": q.db_id, "hardness": q.hardness, "question": q.question,
               "gold": q.gold, "prediction": sql, "match": match, "error": error or exec_error, "rounds": rounds,
-              "notes": notes, "tokens": tokens, "seconds": round(seconds, 2), "confidence": confidence}
+              "notes": notes, "tokens": tokens, "seconds": round(seconds, 2), "confidence": confidence,
+              "repairs": repairs}
     if candidates:  # each candidate scored too: how often selection missed a right answer it had
         record["candidates"] = [dict(c, match=execution_match(db_path, q.gold, c["sql"], timeout_s)[0])
                                 for c in candidates]

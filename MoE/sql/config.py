@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from Qwen3.config import RunnerConfig, load_config, read_yaml_mapping, validate_section
 from Qwen3.errors import ConfigError
 
+from .report import WARNING_STAGES, WarningStage
+
 Dialect = Literal["duckdb", "postgres", "sqlite", "mysql", "snowflake", "bigquery", "tsql"]
 ExpertName = Literal["planner", "sql_writer", "validator", "tie_break"]
 
@@ -118,6 +120,8 @@ class ExpertsConfig(_Section):
     tie_break: Literal["validator", "planned", "direct", "plain"] = "validator"
     # each candidate gets the repair rounds (errors and warnings) before the vote, not only the chosen one
     repair_candidates: bool = False
+    # the warnings that get their repair round; the others are still reported and lower the confidence
+    repair_warnings: tuple[WarningStage, ...] = WARNING_STAGES
 
     @model_validator(mode="after")
     def _tie_view_is_written(self):

@@ -197,11 +197,12 @@ class SQLMoEOrchestrator:
         """Send SQL with errors (every round) or warnings (one round) back to the sql_writer, trying a
         mechanical fix first; `context` is the writer's prompt arguments for the view that wrote it."""
         warned, rounds = False, 0  # warnings get one round of their own; errors get every round
-        while _needs_repair(report, warned) and rounds < self.config.experts.max_repair_rounds:
+        repairable = self.config.experts.repair_warnings
+        while _needs_repair(report, warned, repairable) and rounds < self.config.experts.max_repair_rounds:
             rounds += 1
             result.repair_rounds += 1
             warned = warned or report.ok
-            feedback = [str(i) for i in report.issues or report.warnings]
+            feedback = [str(i) for i in report.issues or [w for w in report.warnings if w.stage in repairable]]
             fixed = self._mechanical_repair(sql, report, result.question)
             if fixed is not None:
                 sql, report, note = fixed
@@ -333,7 +334,8 @@ class SQLMoEOrchestrator:
         at least as well. SQL that passed every check stands by default: small models' rewrites of
         correct SQL were wrong more often than right (docs/benchmarks.md)."""
         new = self._check(revised, result.question)
-        if report.ok and not report.warnings and self.config.experts.validator_revises == "on_failure":
+        repairable = [w for w in report.warnings if w.stage in self.config.experts.repair_warnings]
+        if report.ok and not repairable and self.config.experts.validator_revises == "on_failure":
             result.notes.append("validator expert proposed a revision of SQL that passed every check; kept the checked SQL")
             return report
         better = (new.ok and len(new.warnings) <= len(report.warnings)) or \
@@ -391,6 +393,7 @@ def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfi
     return SQLMoEOrchestrator(config, runner=runner, refresh_schema=refresh_schema, on_progress=on_progress)
 
 
-def _needs_repair(report: ValidationReport, warned: bool) -> bool:
-    """Errors always go back to the writer; warnings get one round, since they may be intended."""
-    return not report.ok or (bool(report.warnings) and not warned)
+def _needs_repair(report: ValidationReport, warned: bool, repairable: tuple[str, ...]) -> bool:
+    """Errors always go back to the writer; warnings (of the repairable kinds) get one round, since they
+    may be intended."""
+    return not report.ok or (not warned and any(w.stage in repairable for w in report.warnings))

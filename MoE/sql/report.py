@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", "fan_out", "unused_join", "join_filter", "same_row",
-                "ungrounded", "definition"]
+WarningStage = Literal["fan_out", "unused_join", "join_filter", "same_row", "ungrounded", "definition"]
+WARNING_STAGES: tuple[WarningStage, ...] = ("fan_out", "unused_join", "join_filter", "same_row", "ungrounded",
+                                            "definition")
+Stage = Literal["safety", "parse", "catalog", "joins", "dry_run", WarningStage]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import sqlglot
 
 from MoE.sql import load_orchestrator, load_orchestrator_config
 from MoE.sql.grounding import Grounding, ungrounded_filters
+from Qwen3.errors import ConfigError
 
 from scripted import scripted_runner
 
@@ -68,3 +69,24 @@ def test_an_invented_filter_goes_back_to_the_writer_and_lowers_the_confidence():
     assert "the question does not ask for l.returned_on IS NULL" in backend.user_messages()[1]
     assert result.ok and "returned_on" not in result.sql and result.repair_rounds == 1
     assert result.confidence.level == "medium"   # one repair round by the writer
+
+
+def test_with_ungrounded_left_out_of_repair_warnings_the_filter_is_reported_but_not_repaired():
+    invented = ("```sql\nSELECT m.name, COUNT(*) AS loans FROM members m JOIN loans l ON l.member_id = m.member_id "
+                "WHERE l.returned_on IS NULL GROUP BY m.name ORDER BY loans DESC LIMIT 1\n```")
+    keep = {"verdict": "keep", "revised_sql": "", "explanation": "The member with the most open loans."}
+    runner, backend = scripted_runner(invented, keep)
+    warnings = ["fan_out", "unused_join", "join_filter", "same_row", "definition"]
+    config = load_orchestrator_config({"schema": {"ddl": LIBRARY}, "database": {"sample_rows": 40},
+                                       "router": {"plan_threshold": 9}, "experts": {"repair_warnings": warnings}})
+    with load_orchestrator(config, runner=runner) as orch:
+        result = orch.run("Which member has borrowed the most books?", execute=True)
+    assert result.repair_rounds == 0 and len(backend.user_messages()) == 2   # writer and validator only
+    assert "returned_on IS NULL" in result.sql
+    assert [w.stage for w in result.report.warnings] == ["ungrounded"]
+    assert result.confidence.level != "high"
+
+
+def test_repair_warnings_names_only_warnings():
+    with pytest.raises(ConfigError, match="repair_warnings"):
+        load_orchestrator_config({"schema": {"ddl": LIBRARY}, "experts": {"repair_warnings": ["dry_run"]}})
