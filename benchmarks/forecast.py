@@ -8,7 +8,9 @@ standard borders as split fractions of the protocol's rows (0.6 / 0.2 / 0.2 of t
 57,600 15-minute rows), input 96, every test window: the MSE and MAE are the protocol's, comparable with
 benchmarks/ett.py and the published table. `--daily`: ETTh1's OT channel averaged per day (about two
 years), the shape of a user's daily series, with the default split. Every method on the same windows,
-with the coverage of the conformal 80% / 95% intervals. Prints Markdown for docs/benchmarks.md.
+with the coverage of the 80% / 95% intervals: the experts' three kinds (conformal on the point forecast,
+the pinball-trained quantile head, the head with a conformal correction) and conformal ones for the
+baselines. Prints Markdown for docs/benchmarks.md.
 """
 
 from __future__ import annotations

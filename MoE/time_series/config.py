@@ -62,6 +62,9 @@ class RouterConfig:
     trend_kernel: int = 25            # moving-average window of the trend component
     seasonal_kernel: int = 5          # smoothing of the seasonal component
     cycle_length: int = 0             # > 0: learn a periodic profile of this many steps (cycle.py); needs phases
+    # quantile levels (e.g. 0.1, 0.9) a head beside the router forecasts, trained with the pinball loss on
+    # the frozen experts' summaries (the point forecast is not changed by it); single-target models only
+    quantiles: tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.precision not in ("fp16", "bf16", "fp32"):
@@ -72,6 +75,9 @@ class RouterConfig:
             raise ValueError("RouterConfig: trend_kernel and seasonal_kernel must be >= 1")
         if self.cycle_length < 0 or self.cycle_length == 1:
             raise ValueError(f"RouterConfig: cycle_length must be 0 (off) or >= 2, got {self.cycle_length}")
+        if not all(0 < q < 1 for q in self.quantiles):
+            raise ValueError(f"RouterConfig: quantiles must lie between 0 and 1, got {list(self.quantiles)}")
+        object.__setattr__(self, "quantiles", tuple(self.quantiles))
 
 
 def default_experts(**overrides) -> list[ExpertConfig]:

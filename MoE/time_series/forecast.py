@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -26,15 +26,17 @@ import pandas as pd
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
 
-from . import baselines, metrics
+from . import metrics
+from .backtest import BacktestReport, run_backtest
 from .config import RouterConfig, default_experts
 from .data import TimeSeriesWindowDataset, calendar_metadata
-from .intervals import ConformalIntervals
+from .intervals import ConformalIntervals, QuantileIntervals, quantile_levels
 from .model import TimeSeriesMoE
 from .train import fine_tune
 from .user_data import Series, SeriesSet, future_dates, read_table, series_set
 
-FORMAT = "qwen3-moe-forecaster/1"
+FORMAT = "qwen3-moe-forecaster/2"   # 2: the quantile head and its intervals
+INTERVALS = ("conformal", "quantile", "cqr")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class ForecastConfig:
     d_model: int = 32
     n_layers: int = 1
     levels: tuple[float, ...] = (0.8, 0.95)
+    # conformal: the point forecast +- its validation errors; quantile: the pinball-trained quantile head;
+    # cqr: the head widened (or narrowed) by its validation errors. The backtest reports all three.
+    intervals: str = "conformal"
     max_test_windows: int = 200              # per series; the backtest's windows are spread evenly over the test slice
     device: str | None = None
     seed: int = 0
@@ -61,37 +66,11 @@ class ForecastConfig:
                    "split", "must be three positive fractions (train, validation, test) adding up to 1"),
                   (self.epochs >= 1, "epochs", "must be 1 or more (an untrained model forecasts nothing)"),
                   (all(0 < level < 1 for level in self.levels), "levels", "must lie between 0 and 1"),
+                  (self.intervals in INTERVALS, "intervals", f"must be one of {', '.join(INTERVALS)}"),
                   (self.batch_size >= 1 and self.lr > 0, "batch_size / lr", "must be positive")]
         for ok, key, message in checks:
             if not ok:
                 raise ValueError(f"ForecastConfig.{key} {message}")
-
-
-@dataclass
-class BacktestReport:
-    """Errors on the held-out tail, every method on the same windows. MSE and MAE are in the scaled units
-    (each series z-normalised by its training statistics, as the ETT protocol reports); MASE is unit-free."""
-    windows: int
-    horizon: int
-    levels: tuple[float, ...]
-    rows: list[dict] = field(default_factory=list)
-    router: dict = field(default_factory=dict)   # expert -> (mean weight, sd across windows); "entropy"
-
-    def to_markdown(self) -> str:
-        cover = " | ".join(f"coverage {round(level * 100)}%" for level in self.levels)
-        lines = [f"Backtest: {self.windows} windows of the test split, horizon {self.horizon}.", "",
-                 f"| method | MSE | MAE | MASE | {cover} | mean interval width ({round(self.levels[0] * 100)}%) |",
-                 "|---" * (5 + len(self.levels)) + "|"]
-        for row in self.rows:
-            cells = [f"{row['coverage'][lv]:.1%}" if row.get("coverage") else "-" for lv in self.levels]
-            width = f"{row['width']:.3f}" if row.get("width") is not None else "-"
-            lines.append(f"| {row['method']} | {row['mse']:.4f} | {row['mae']:.4f} | {row['mase']:.3f} | "
-                         f"{' | '.join(cells)} | {width} |")
-        if self.router:
-            weights = ", ".join(f"{name} {mean:.2f} (sd {sd:.3f})" for name, (mean, sd) in self.router["experts"].items())
-            lines += ["", f"Router weights over the test windows: {weights}; mean entropy "
-                          f"{self.router['entropy']:.3f} of at most {self.router['max_entropy']:.3f} (equal weights)."]
-        return "\n".join(lines) + "\n"
 
 
 class Forecaster:
@@ -111,19 +90,18 @@ class Forecaster:
         self._scales = {s.id: _scale_of(s, self._borders[s.id][0]) for s in self.data.series}
         torch.manual_seed(cfg.seed)
         device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        k = len(self.data.covariates)
-        self.model = TimeSeriesMoE(default_experts(d_model=cfg.d_model, n_layers=cfg.n_layers, d_ff=2 * cfg.d_model),
-                                   RouterConfig(precision="fp16" if device.type == "cuda" else "fp32", metadata_dim=4 + k),
-                                   seq_len=self.seq_len, horizon=cfg.horizon, input_dim=1 + k, target_channels=0)
+        self.model = self._build_model("fp16" if device.type == "cuda" else "fp32")
         train = ConcatDataset([self._windows(s, 0, self._borders[s.id][0]) for s in self.data.series])
-        val = ConcatDataset([self._windows(s, self._borders[s.id][0] - self.seq_len, self._borders[s.id][1])
-                             for s in self.data.series])
+        val = self._validation_windows()
         self.training = fine_tune(self.model, DataLoader(train, batch_size=cfg.batch_size, shuffle=True),
                                   epochs=cfg.epochs, lr=cfg.lr, val_loader=DataLoader(val, batch_size=256),
                                   patience=cfg.patience, device=device, seed=cfg.seed, progress=cfg.progress)
         self.model.cpu().eval()
         _, actual, _ = self._arrays(val)
-        self.intervals = ConformalIntervals.fit(np.abs(self._predict_scaled(val) - actual), cfg.levels)
+        point, quantiles = self._outputs(val)
+        self.intervals = {"conformal": ConformalIntervals.fit(np.abs(point - actual), cfg.levels),
+                          "quantile": QuantileIntervals.as_trained(cfg.levels, cfg.horizon),
+                          "cqr": QuantileIntervals.fit(quantiles, actual, cfg.levels)}
         self._history = {s.id: s for s in self.data.series}
         return self
 
@@ -140,11 +118,11 @@ class Forecaster:
         for s in self._history.values():
             mean, std = self._scales[s.id]
             rows = self._model_input(s, len(s.values), self._next_covariates(s, future))
-            point = self._predict_scaled(rows)[0][:horizon]
+            point, quantiles = (a[0, :horizon] for a in self._outputs(rows))
             frame = {self.names["date"]: future_dates(s.dates[-1], self.data.frequency, horizon),
                      "forecast": point * std[0] + mean[0]}
             for level in self.config.levels:
-                lower, upper = self.intervals.bounds(point, level)
+                lower, upper = self._bounds(point, quantiles, level, self.config.intervals)
                 frame[f"lo_{round(level * 100)}"], frame[f"hi_{round(level * 100)}"] = lower * std[0] + mean[0], \
                     upper * std[0] + mean[0]
             frame = pd.DataFrame(frame)
@@ -154,54 +132,12 @@ class Forecaster:
         return pd.concat(frames, ignore_index=True)
 
     def backtest(self) -> BacktestReport:
-        """The experts and the baselines on the same test windows of every series."""
+        """The experts and the baselines on the same test windows of every series (backtest.py)."""
         self._require_fitted()
         if not hasattr(self, "_borders"):
             raise ValueError("backtest() needs the training data: fit() the forecaster (a loaded one keeps only "
                              "the history it forecasts from)")
-        cfg, season = self.config, self.data.season
-        sets = {s.id: self._windows(s, self._borders[s.id][1] - self.seq_len, len(s.values),
-                                    stride=self._test_stride(s)) for s in self.data.series}
-        arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-        def windows_of(dataset) -> tuple[np.ndarray, np.ndarray]:   # each dataset's arrays, built once
-            if id(dataset) not in arrays:
-                arrays[id(dataset)] = self._target_windows(dataset)
-            return arrays[id(dataset)]
-
-        linear = baselines.LinearForecaster().fit(*self._target_windows(
-            ConcatDataset([self._windows(s, 0, self._borders[s.id][0]) for s in self.data.series])))
-        calibration = ConcatDataset([self._windows(s, self._borders[s.id][0] - self.seq_len, self._borders[s.id][1])
-                                     for s in self.data.series])
-        experts = "experts (this model)"
-        methods = {
-            experts: self._predict_scaled,
-            "repeat last": lambda d: baselines.repeat_last(windows_of(d)[0], cfg.horizon),
-            f"seasonal naive (season {season})": lambda d: baselines.seasonal_naive(windows_of(d)[0], cfg.horizon,
-                                                                                     season),
-            "linear (DLinear-style)": lambda d: linear.predict(windows_of(d)[0]),
-            "AutoETS (statsforecast)": lambda d: baselines.auto_ets(windows_of(d)[0], cfg.horizon, season),
-        }
-        report = BacktestReport(sum(len(d) for d in sets.values()), cfg.horizon, cfg.levels)
-        report.router = self._router_weights(ConcatDataset(list(sets.values())))
-        for name, method in methods.items():
-            pieces = [(method(d), windows_of(d)[1], self._mase_scale(sid)) for sid, d in sets.items()]
-            if any(p[0] is None for p in pieces):
-                report.rows.append({"method": name + ": not installed (pip install '.[forecast]')", "mse": math.nan,
-                                    "mae": math.nan, "mase": math.nan})
-                continue
-            forecast = np.concatenate([p[0] for p in pieces])
-            actual = np.concatenate([p[1] for p in pieces])
-            scaled_errors = np.concatenate([np.abs(p[0] - p[1]) / p[2] for p in pieces])
-            row = {"method": name, "mse": metrics.mse(forecast, actual), "mae": metrics.mae(forecast, actual),
-                   "mase": float(np.mean(scaled_errors))}
-            if name != "AutoETS (statsforecast)":   # refitting ETS on every validation window costs too much
-                bands = self.intervals if name == experts else ConformalIntervals.fit(   # the experts': from fit()
-                    np.abs(method(calibration) - windows_of(calibration)[1]), cfg.levels)
-                row["coverage"] = {lv: metrics.coverage(*bands.bounds(forecast, lv), actual) for lv in cfg.levels}
-                row["width"] = float(np.mean(2 * bands.half_widths[0]))
-            report.rows.append(row)
-        return report
+        return run_backtest(self)
 
     # ---- saving ----
     def save(self, path: str | Path) -> Path:
@@ -212,7 +148,8 @@ class Forecaster:
         state = {"format": FORMAT, "config": {k: (list(v) if isinstance(v, tuple) else v)
                                               for k, v in asdict(self.config).items()},
                  "names": self.names, "frequency": self.data.frequency, "seq_len": self.seq_len,
-                 "model": self.model.state_dict(), "intervals": self.intervals.state(),
+                 "model": self.model.state_dict(),
+                 "intervals": {kind: bands.state() for kind, bands in self.intervals.items()},
                  "series": [{"id": s.id, "dates": [str(d) for d in s.dates[-self.seq_len - 1:]],
                              "values": s.values[-self.seq_len - 1:].tolist(),
                              "covariates": s.covariates[-self.seq_len - 1:].tolist(),
@@ -246,17 +183,30 @@ class Forecaster:
         self.data = SeriesSet(series, self.names["target"], tuple(self.names["covariates"]), state["frequency"])
         self._scales = {s["id"]: tuple(np.asarray(a) for a in s["scale"]) for s in state["series"]}
         self._history = {s.id: s for s in series}
-        k = len(self.data.covariates)
-        self.model = TimeSeriesMoE(default_experts(d_model=self.config.d_model, n_layers=self.config.n_layers,
-                                                   d_ff=2 * self.config.d_model),
-                                   RouterConfig(precision="fp32", metadata_dim=4 + k), seq_len=self.seq_len,
-                                   horizon=self.config.horizon, input_dim=1 + k, target_channels=0)
+        self.model = self._build_model("fp32")
         self.model.load_state_dict(state["model"])
         self.model.eval()
-        self.intervals = ConformalIntervals.from_state(state["intervals"])
+        self.intervals = {"conformal": ConformalIntervals.from_state(state["intervals"]["conformal"]),
+                          **{k: QuantileIntervals.from_state(state["intervals"][k]) for k in ("quantile", "cqr")}}
         return self
 
     # ---- internals ----
+    def _build_model(self, precision: str) -> TimeSeriesMoE:
+        cfg, k = self.config, len(self.data.covariates)
+        return TimeSeriesMoE(default_experts(d_model=cfg.d_model, n_layers=cfg.n_layers, d_ff=2 * cfg.d_model),
+                             RouterConfig(precision=precision, metadata_dim=4 + k, quantiles=quantile_levels(cfg.levels)),
+                             seq_len=self.seq_len, horizon=cfg.horizon, input_dim=1 + k, target_channels=0)
+
+    def _validation_windows(self) -> ConcatDataset:
+        return ConcatDataset([self._windows(s, self._borders[s.id][0] - self.seq_len, self._borders[s.id][1])
+                              for s in self.data.series])
+
+    def _bounds(self, point: np.ndarray, quantiles: np.ndarray, level: float, kind: str):
+        """(lower, upper) in scaled units by one kind of interval."""
+        if kind == "conformal":
+            return self.intervals["conformal"].bounds(point, level)
+        return self.intervals[kind].bounds(quantiles, level)
+
     def _default_seq_len(self) -> int:
         shortest = min(len(s.values) for s in self.data.series)
         wanted = min(96, max(4 * self.data.season, 4 * self.config.horizon, 16))
@@ -313,13 +263,14 @@ class Forecaster:
         return rows[list(self.data.covariates)].iloc[0].to_numpy(np.float64)
 
     @torch.no_grad()
-    def _predict_scaled(self, dataset) -> np.ndarray:
-        """Forecasts (N, H) in scaled units for every window of a dataset (or one prepared batch)."""
+    def _outputs(self, dataset) -> tuple[np.ndarray, np.ndarray]:
+        """Point forecasts (N, H) and the quantile head's (N, H, 2 * levels), in scaled units, for every
+        window of a dataset (or one prepared batch)."""
         self.model.eval()
-        if isinstance(dataset, tuple):
-            return self.model(dataset[0], dataset[2]).prediction.numpy()
-        out = [self.model(w, m).prediction.numpy() for w, _, m in DataLoader(dataset, batch_size=256)]
-        return np.concatenate(out)
+        batches = [dataset] if isinstance(dataset, tuple) else DataLoader(dataset, batch_size=256)
+        outputs = [self.model(w, m) for w, _, m in batches]
+        return (np.concatenate([o.prediction.numpy() for o in outputs]),
+                np.concatenate([o.quantiles.numpy() for o in outputs]))
 
     @torch.no_grad()
     def _router_weights(self, dataset) -> dict:

@@ -5,6 +5,8 @@
                      -> weighted forecast
 
 The learned cycle (RouterConfig.cycle_length > 0, see cycle.py) needs each window's phase.
+With RouterConfig.quantiles, a linear head reads the experts' summaries (detached) and forecasts those
+quantiles around the point forecast, trained with the pinball loss; the point forecast is unchanged.
 
 In training with `sequential=True`, each expert runs under activation checkpointing, so only one
 expert's intermediate activations exist at a time (they are recomputed, one expert at a time, in
@@ -36,6 +38,14 @@ class MoEOutput:
     weights: torch.Tensor               # (B, E), rows sum to 1
     proposals: torch.Tensor             # (B, E, H, C_out), de-normalised like the prediction
     question_norms: list[torch.Tensor]  # per expert (B, Q): how strongly each question was answered
+    quantiles: torch.Tensor | None = None  # (B, H, len(RouterConfig.quantiles)) with a quantile head, else None
+
+
+def pinball_loss(quantiles: torch.Tensor, target: torch.Tensor, levels: Sequence[float]) -> torch.Tensor:
+    """Mean pinball (quantile) loss of forecasts (..., len(levels)) for the target (...)."""
+    q = torch.as_tensor(levels, dtype=quantiles.dtype, device=quantiles.device)
+    miss = target.unsqueeze(-1).to(quantiles.dtype) - quantiles
+    return torch.maximum(q * miss, (q - 1) * miss).mean()
 
 
 class Router(nn.Module):
@@ -74,6 +84,10 @@ class TimeSeriesMoE(nn.Module):
         self.experts = nn.ModuleList(Expert(e, seq_len, horizon) for e in experts)
         self.router = Router(router, [e.d_model for e in experts])
         self.cycle = LearnedCycle(router.cycle_length, input_dim) if router.cycle_length else None
+        if router.quantiles and not self.univariate:
+            raise ValueError("RouterConfig.quantiles needs a single target channel (target_channels=<int>)")
+        self.quantile_head = nn.Linear(sum(e.d_model for e in experts), horizon * len(router.quantiles)) \
+            if router.quantiles else None
         self._warned_precision = False
 
     def forward(self, window: torch.Tensor, metadata: torch.Tensor | None = None,
@@ -104,7 +118,11 @@ class TimeSeriesMoE(nn.Module):
         prediction = torch.einsum("be,behc->bhc", weights.to(stacked.dtype), stacked)
         if self.univariate:
             prediction = prediction.squeeze(-1)
-        return MoEOutput(prediction, weights, stacked, norms)
+        quantiles = None
+        if self.quantile_head is not None:   # offsets in the window's scale around the (fixed) point forecast
+            offsets = self.quantile_head(torch.cat(summaries, dim=-1).detach()).view(len(window), self.shape.horizon, -1)
+            quantiles = prediction.detach().unsqueeze(-1) + offsets * std[:, :, targets[0], None]
+        return MoEOutput(prediction, weights, stacked, norms, quantiles)
 
     def loss(self, output: MoEOutput, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
         """The mixture's error, plus each expert's own (weighted by aux_loss_weight) so each can stand alone.
@@ -114,7 +132,10 @@ class TimeSeriesMoE(nn.Module):
         full = target.unsqueeze(-1) if self.univariate else target
         mixture = error(output.prediction, target)
         experts = error(output.proposals, full.unsqueeze(1).expand_as(output.proposals))
-        return mixture + self.router_config.aux_loss_weight * experts
+        total = mixture + self.router_config.aux_loss_weight * experts
+        if output.quantiles is not None:
+            total = total + pinball_loss(output.quantiles, target, self.router_config.quantiles)
+        return total
 
     def debate_log(self, output: MoEOutput, sample: int = 0) -> list[dict]:
         """Per expert: its proposal, weight, question prompts and question-embedding summary for one sample."""

@@ -11,7 +11,7 @@ import torch
 
 from MoE.time_series.baselines import LinearForecaster, repeat_last, seasonal_naive
 from MoE.time_series.forecast import FORMAT, ForecastConfig, Forecaster
-from MoE.time_series.intervals import ConformalIntervals
+from MoE.time_series.intervals import ConformalIntervals, QuantileIntervals, quantile_levels
 from support import REPO
 
 FAST = dict(epochs=2, d_model=16, progress=False, seq_len=28)
@@ -50,13 +50,16 @@ def test_the_split_is_by_fraction_in_time(fitted):
 def test_the_backtest_has_every_baseline_on_the_same_windows(fitted):
     report = fitted.backtest()
     names = [row["method"] for row in report.rows]
-    assert names[:4] == ["experts (this model)", "repeat last", "seasonal naive (season 7)", "linear (DLinear-style)"]
-    assert names[4].startswith("AutoETS (statsforecast)")
+    assert names[:6] == [f"experts (this model), {kind} intervals" for kind in
+                         ("conformal", "quantile head (pinball)", "quantile head + conformal (CQR)")] + \
+        ["repeat last", "seasonal naive (season 7)", "linear (DLinear-style)"]
+    assert names[6].startswith("AutoETS (statsforecast)")
     assert report.windows == 100 - 14 + 1
     rows = {row["method"]: row for row in report.rows}
+    assert len({rows[n]["mse"] for n in names[:3]}) == 1       # one point forecast, three kinds of interval
     # noise of sd 1 on a cycle of amplitude 5: knowing the cycle beats repeating the last value
     assert rows["seasonal naive (season 7)"]["mse"] < rows["repeat last"]["mse"]
-    assert "| experts (this model) |" in report.to_markdown()
+    assert "| experts (this model), conformal intervals |" in report.to_markdown()
     router = report.router
     assert sum(mean for mean, _ in router["experts"].values()) == pytest.approx(1.0, abs=1e-4)
     assert 0 < router["entropy"] <= router["max_entropy"] == pytest.approx(np.log(3))
@@ -65,14 +68,26 @@ def test_the_backtest_has_every_baseline_on_the_same_windows(fitted):
 
 def test_intervals_cover_as_promised_on_known_noise():
     """Stationary noise: the conformal 80% and 95% bands of the linear model's errors cover about that share
-    of the test windows' values, and the experts' bands come out near it too."""
+    of the test windows' values, and the experts' bands of each kind come out near it too."""
     forecaster = Forecaster(ForecastConfig(horizon=7, split=(0.6, 0.2, 0.2), **FAST)).fit(
         daily(n=1500, noise=2.0, seed=3), target="sales")
     rows = {row["method"]: row for row in forecaster.backtest().rows}
     linear = rows["linear (DLinear-style)"]["coverage"]
     assert abs(linear[0.8] - 0.8) < 0.06 and abs(linear[0.95] - 0.95) < 0.04
-    experts = rows["experts (this model)"]["coverage"]
-    assert abs(experts[0.8] - 0.8) < 0.12 and abs(experts[0.95] - 0.95) < 0.08
+    for kind in ("conformal", "quantile head + conformal (CQR)"):
+        experts = rows[f"experts (this model), {kind} intervals"]["coverage"]
+        assert abs(experts[0.8] - 0.8) < 0.12 and abs(experts[0.95] - 0.95) < 0.08, kind
+
+
+def test_the_interval_kind_chosen_is_the_one_predicted(fitted):
+    quantile = Forecaster(ForecastConfig(horizon=14, intervals="quantile", **FAST)).fit(daily(), target="sales")
+    conformal, head = fitted.predict(), quantile.predict()
+    pd.testing.assert_series_equal(conformal["forecast"], head["forecast"])   # same seed, same point forecast
+    # conformal bands are symmetric around the forecast; the head's need not be
+    assert np.allclose(conformal["hi_80"] - conformal["forecast"], conformal["forecast"] - conformal["lo_80"])
+    assert not np.allclose(head["hi_80"] - head["forecast"], head["forecast"] - head["lo_80"])
+    with pytest.raises(ValueError, match="ForecastConfig.intervals must be one of conformal, quantile, cqr"):
+        ForecastConfig(intervals="bootstrap")
 
 
 def test_save_and_load_give_the_same_forecast(fitted, tmp_path):
@@ -141,6 +156,17 @@ def test_conformal_half_width_is_the_right_order_statistic():
     errors = np.arange(1.0, 20.0)[:, None]          # 19 windows: ceil(20 * 0.8) = 16th smallest is 16
     bands = ConformalIntervals.fit(errors, (0.8, 0.95))
     assert bands.half_widths[:, 0].tolist() == [16.0, 19.0]
+
+
+def test_cqr_correction_is_the_right_order_statistic():
+    actual = np.zeros((19, 1))
+    below = -np.arange(1.0, 20.0)[:, None]                  # the truth lies 1..19 above the upper bound
+    quantiles = np.stack([below - 1, below, below - 1, below], axis=-1)    # (19, 1, 4): levels 0.8 and 0.95
+    bands = QuantileIntervals.fit(quantiles, actual, (0.8, 0.95))
+    assert bands.corrections[:, 0].tolist() == [16.0, 19.0]
+    lower, upper = bands.bounds(quantiles, 0.8)
+    assert (upper >= actual).sum() == 16                     # 16 of the 19 windows covered after the correction
+    assert quantile_levels((0.8, 0.95)) == (0.1, 0.9, 0.025, 0.975)
 
 
 def test_the_command_writes_the_forecast_the_backtest_the_plot_and_the_model(tmp_path):

@@ -128,3 +128,26 @@ def test_half_precision_falls_back_on_the_cpu_once():
         assert m.autocast_dtype(torch.device("cpu")) is None
     assert m.autocast_dtype(torch.device("cpu")) is None  # no second warning
     assert model(router=RouterConfig(precision="bf16")).autocast_dtype(torch.device("cuda")) == torch.bfloat16
+
+
+def test_pinball_loss_weighs_misses_by_the_quantile():
+    from MoE.time_series.model import pinball_loss
+    forecast = torch.tensor([[0.0, 0.0]])                         # quantiles 0.1 and 0.9 both at 0
+    assert float(pinball_loss(forecast, torch.tensor([1.0]), (0.1, 0.9))) == pytest.approx((0.1 + 0.9) / 2)
+    assert float(pinball_loss(forecast, torch.tensor([-1.0]), (0.1, 0.9))) == pytest.approx((0.9 + 0.1) / 2)
+    assert float(pinball_loss(torch.tensor([[0.5]]), torch.tensor([1.0]), (0.9,))) == pytest.approx(0.45)
+
+
+def test_the_quantile_head_learns_alone_and_leaves_the_point_forecast_alone():
+    m = model(target_channels=0, router=RouterConfig(precision="fp32", quantiles=(0.1, 0.9)))
+    window, target = torch.randn(4, 48, 3), torch.randn(4, 12)
+    out = m(window)
+    assert out.quantiles.shape == (4, 12, 2)
+    from MoE.time_series.model import pinball_loss
+    pinball_loss(out.quantiles, target, (0.1, 0.9)).backward()
+    assert m.quantile_head.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for name, p in m.named_parameters() if not name.startswith("quantile_head"))
+    with pytest.raises(ValueError, match="quantiles needs a single target channel"):
+        model(target_channels=None, router=RouterConfig(precision="fp32", quantiles=(0.1, 0.9)))
+    with pytest.raises(ValueError, match="quantiles must lie between 0 and 1"):
+        RouterConfig(quantiles=(0.0, 0.9))
