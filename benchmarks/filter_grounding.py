@@ -7,7 +7,8 @@ for. Spider: the question, with the database values value grounding finds for it
 does); BIRD Mini-Dev: the question with its evidence as the extra context, in its three dialects (no
 database rows ship with it, so no values). Goal: at most 2% of the gold queries. The last column counts
 the questions that question.py would refuse as not about the data (before value grounding, which can
-only rescue more).
+only rescue more); the last, the gold queries that draw a fan_out or unused_join warning for their
+question (lint.py; goal: none on Spider, at most 2% on BIRD).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
 from MoE.sql.definitions import schema_definitions, unmet_definitions  # noqa: E402
 from MoE.sql.grounding import Grounding, ungrounded_filters  # noqa: E402
 from MoE.sql.question import QuestionRefused, check_about_data  # noqa: E402
+from MoE.sql.validator import validate_sql  # noqa: E402
 from MoE.sql.value_index import ValueIndex  # noqa: E402
 from MoE.sql.values import ground_values  # noqa: E402
 
@@ -72,17 +74,26 @@ def bird_cases(data: Path):
             yield f"bird/{dialect}", q["SQL"], dialect, Grounding(q["question"], evidence, definitions=definitions), catalog
 
 
-def measure(spider: Path, bird: Path) -> dict[str, tuple[int, int, int, list[tuple[str, str]]]]:
-    """{set: (queries, queries with a false alarm, questions refused as not about the data, examples)}"""
+def join_alarms(sql: str, dialect: str, catalog, question: str) -> list[str]:
+    """The fan_out and unused_join warnings (lint.py) the validator gives the query for its question."""
+    report = validate_sql(sql, catalog, dialect, question=question)
+    return [str(w) for w in report.warnings if w.stage in ("fan_out", "unused_join")]
+
+
+def measure(spider: Path, bird: Path) -> dict[str, tuple[int, int, int, list[tuple[str, str]], int]]:
+    """{set: (queries, queries with a filter false alarm, questions refused as not about the data, examples,
+    queries with a join warning)}"""
     out: dict[str, list] = {}
     for name, sql, dialect, grounding, catalog in list(spider_cases(spider)) + list(bird_cases(bird)):
         found = alarms(sql, dialect, grounding)
-        entry = out.setdefault(name, [0, 0, 0, []])
+        joins = join_alarms(sql, dialect, catalog, grounding.question)
+        entry = out.setdefault(name, [0, 0, 0, [], 0])
         entry[0] += 1
         entry[2] += refused(grounding, catalog)
-        if found:
-            entry[1] += 1
-            entry[3].append((grounding.question, found[0]))
+        entry[4] += bool(joins)
+        if found or joins:
+            entry[1] += bool(found)
+            entry[3].append((grounding.question, (found + joins)[0]))
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -93,11 +104,11 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=5)
     args = parser.parse_args()
     results = measure(Path(args.spider), Path(args.bird))
-    print("| gold queries | queries | false alarms | share | questions refused as not about the data |\n"
-          "|---|---|---|---|---|")
-    for name, (total, flagged, refusals, _) in results.items():
-        print(f"| {name} | {total} | {flagged} | {flagged / total:.1%} | {refusals} |")
-    for name, (_, _, _, examples) in results.items():
+    print("| gold queries | queries | false alarms | share | questions refused as not about the data | "
+          "join warnings (fan_out, unused_join) |\n|---|---|---|---|---|---|")
+    for name, (total, flagged, refusals, _, joins) in results.items():
+        print(f"| {name} | {total} | {flagged} | {flagged / total:.1%} | {refusals} | {joins} ({joins / total:.1%}) |")
+    for name, (_, _, _, examples, _) in results.items():
         for question, problem in examples[:args.show]:
             print(f"{name}: {question} -> {problem}", file=sys.stderr)
 

@@ -23,14 +23,16 @@ from .report import Issue
 from .resolve import as_resolved, scopes_of, table_ref
 
 
-_ROW_SENSITIVE = (exp.Sum, exp.Avg, exp.Count)
+_ROW_SENSITIVE = (exp.Sum, exp.Avg)
 
 
 def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue]:
-    """Aggregates over a table's column in a scope that also joins a table repeating its rows.
+    """SUM or AVG of a table's column in a scope that also joins a table repeating its rows.
 
     Table Y repeats the rows of X when Y references X, or when X and Y reference the same parent
-    (each X row then meets every Y row of its parent). COUNT(DISTINCT ...) is left alone.
+    (each X row then meets every Y row of its parent). Only the columns whose values are added up count:
+    in SUM(IIF(x.kind = 'a', y.amount, 0)) x.kind only picks rows. COUNT is left alone: like COUNT(*)
+    it counts the joined rows, which is what a count over a join usually means.
     """
     warnings = []
     for scope in scopes:
@@ -41,7 +43,7 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
         for agg in scope.expression.find_all(*_ROW_SENSITIVE):
             if agg.find(exp.Distinct) or agg.find_ancestor(exp.Subquery, exp.CTE) not in (None, scope.expression.parent):
                 continue
-            for column in agg.find_all(exp.Column):
+            for column in measured_columns(agg):
                 x = tables.get(column.table)
                 for alias, y in tables.items():
                     if x and alias != column.table and y != x and repeats_rows(catalog, y, x):
@@ -50,6 +52,23 @@ def fan_out_warnings(scopes: list, catalog: Catalog, dialect: str) -> list[Issue
                                                          f"(or CTEs) and join their results"))
                         break
     return list({w.message: w for w in warnings}.values())
+
+
+def measured_columns(aggregate: exp.Expression) -> list[exp.Column]:
+    """The columns whose values an aggregate adds up, not those that only decide which rows count
+    (conditions of CASE / IIF, comparisons, predicates)."""
+    return [c for c in aggregate.find_all(exp.Column) if not _in_condition(c, aggregate)]
+
+
+def _in_condition(column: exp.Column, top: exp.Expression) -> bool:
+    node, parent = column, column.parent
+    while parent is not None and node is not top:
+        if isinstance(parent, (exp.Predicate, exp.Connector, exp.Not)):
+            return True
+        if isinstance(parent, exp.If) and node is parent.args.get("this"):      # CASE WHEN cond / IIF(cond, ...)
+            return True
+        node, parent = parent, parent.parent
+    return False
 
 
 def grounding_warnings(tree: exp.Expression, grounding: Grounding | None) -> list[Issue]:
@@ -72,7 +91,9 @@ def filter_warnings(scopes: list, catalog: Catalog) -> list[Issue]:
 def unused_join_warnings(scopes: list, question: str | None) -> list[Issue]:
     """A joined table that the question never mentions and none of whose columns is used outside its
     own ON condition only repeats or drops rows - usually a join no one asked for. ("Students who
-    have pets" joins has_pet for its rows alone; the question names it, so that join stands.)"""
+    have pets" joins has_pet for its rows alone; the question names it, so that join stands.) Where
+    repeats cannot matter - SELECT DISTINCT, the set of an IN, the body of an EXISTS - such a join only
+    keeps the rows that have a match, and is left alone."""
     return [Issue("unused_join", f"table {join.this.name} is joined but none of its columns is used; the join "
                                  f"only repeats or drops rows - remove it unless the question needs it")
             for scope in scopes for join in unused_joins(scope, question)]
@@ -83,7 +104,10 @@ def unused_joins(scope, question: str | None) -> list[exp.Join]:
     unused too, so the search runs until nothing changes."""
     if not question or any(isinstance(c.this, exp.Star) for c in scope.expression.find_all(exp.Count)):
         return []  # COUNT(*) counts the joined rows: every join is used
-    asked = set(tokens(question))
+    if scope.expression.args.get("distinct") or _tests_existence(scope.expression):
+        return []  # repeated rows do not matter here: the join asks "has a matching row", a fair question
+    words = tokens(question)
+    asked = set(words) | {a + b for a, b in zip(words, words[1:])}   # "gas stations" names gasstations
     joins = [j for j in scope.expression.args.get("joins") or [] if isinstance(j.this, exp.Table)
              and j.args.get("on") is not None and (j.args.get("kind") or "").upper() not in ("SEMI", "ANTI")
              and not set(tokens(j.this.name)) & asked]
@@ -110,6 +134,12 @@ def unused_join_aliases(sql: str, catalog: Catalog, dialect: str, question: str 
         return set()
     return {j.this.alias_or_name.lower() for scope in scopes_of(as_resolved(tree, catalog, dialect), catalog, dialect)
             for j in unused_joins(scope, question)}
+
+
+def _tests_existence(select: exp.Expression) -> bool:
+    """Is this SELECT the set of an IN / NOT IN or the body of an EXISTS?"""
+    parent = select.parent.parent if isinstance(select.parent, exp.Subquery) else select.parent
+    return isinstance(parent, (exp.In, exp.Exists))
 
 
 def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:

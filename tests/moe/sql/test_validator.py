@@ -87,6 +87,16 @@ def test_without_a_database_the_checks_stay_static(catalog):
      "GROUP BY 1", False),
     ("SELECT COUNT(DISTINCT o.order_id) FROM orders o JOIN refunds r ON r.order_id = o.order_id", False),
     ("SELECT SUM(r.amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id", False),
+    # the parent's column only picks rows; the added-up values are the child's
+    ("SELECT SUM(CASE WHEN o.status = 'paid' THEN r.amount ELSE 0 END) FROM orders o "
+     "JOIN refunds r ON r.order_id = o.order_id", False),
+    ("SELECT SUM(IF(o.status = 'paid', r.amount, 0)) FROM orders o JOIN refunds r ON r.order_id = o.order_id", False),
+    # ... but the parent's value added up after the join is counted once per child row
+    ("SELECT SUM(CASE WHEN r.amount > 10 THEN o.total_amount END) FROM orders o "
+     "JOIN refunds r ON r.order_id = o.order_id", True),
+    ("SELECT AVG(o.total_amount) FROM orders o JOIN refunds r ON r.order_id = o.order_id", True),
+    # a count over a join counts the joined rows, like COUNT(*)
+    ("SELECT COUNT(o.order_id) FROM orders o JOIN refunds r ON r.order_id = o.order_id", False),
 ])
 def test_fan_out_warnings(sql, warned, catalog):
     report = validate_sql(sql, catalog, "duckdb")
@@ -168,3 +178,32 @@ def test_one_row_asked_for_two_values(sql, warning, catalog):
     report = validate_sql(sql, catalog, "duckdb")
     found = [str(w) for w in report.warnings if w.stage == "same_row"]
     assert report.ok and (found == [] if warning is None else len(found) == 1 and warning in found[0]), found
+
+
+STATIONS = """
+CREATE TABLE gasstations (station_id INTEGER PRIMARY KEY, country VARCHAR);
+CREATE TABLE sales (sale_id INTEGER PRIMARY KEY, station_id INTEGER REFERENCES gasstations(station_id), price DOUBLE);
+"""
+
+
+@pytest.mark.parametrize("sql, question, warned", [
+    ("SELECT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id", "List customer names", True),
+    ("SELECT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id",
+     "List customers who have orders", False),                                   # the question names the table
+    ("SELECT DISTINCT c.full_name FROM customers c JOIN orders o ON o.customer_id = c.customer_id",
+     "List customer names", False),                                              # repeats cannot matter
+    ("SELECT full_name FROM customers WHERE customer_id NOT IN (SELECT o.customer_id FROM orders o "
+     "JOIN refunds r ON r.order_id = o.order_id)", "Customers without an order", False),    # the set of a NOT IN
+    ("SELECT COUNT(*) FROM customers c JOIN orders o ON o.customer_id = c.customer_id", "How many customers", False),
+])
+def test_unused_join_warnings(sql, question, warned, catalog):
+    report = validate_sql(sql, catalog, "duckdb", question=question)
+    assert [w.stage for w in report.warnings] == (["unused_join"] if warned else []), report.warnings
+
+
+@pytest.mark.parametrize("question, warned", [("Total price at the gas stations", False), ("Total price", True)])
+def test_a_table_named_in_two_words_counts_as_named(question, warned):
+    from MoE.sql.catalog import parse_ddl
+    report = validate_sql("SELECT SUM(s.price) FROM sales s JOIN gasstations g ON g.station_id = s.station_id",
+                          parse_ddl(STATIONS), "duckdb", question=question)
+    assert bool(report.warnings) is warned, report.warnings
