@@ -68,6 +68,10 @@ class LlamaCppConfig(_Section):
     n_threads: int | None = Field(default=None, gt=0)
     n_batch: int = Field(default=512, gt=0)
     n_gpu_layers: int = 0
+    # the KV cache of the prompt prefix a request shares with the one before: exact = reuse whole n_batch
+    # chunks of it only, so the same request gives the same tokens whatever came before; reuse = all of it
+    # (llama.cpp's own, a little faster, not repeatable); off = evaluate every prompt from the start
+    prefix_cache: Literal["exact", "reuse", "off"] = "exact"
 
 
 class OpenAIConfig(_Section):

@@ -2,8 +2,14 @@
 
 The chat template comes from the GGUF metadata (rendered with `enable_thinking`), falling back to
 the built-in Qwen3 format. JSON schemas are enforced by the same llguidance grammar as the transformers backend (llama.cpp's
-own GBNF converter unrolls string length caps into grammars too large to parse). Requests run one by one;
-llama.cpp reuses the KV cache of the longest common prompt prefix between calls.
+own GBNF converter unrolls string length caps into grammars too large to parse). Requests run one by one.
+
+The prompt prefix a request shares with the previous one need not be evaluated again, but llama.cpp's own
+reuse makes a request's logits depend on what came before: the rest of the prompt is then evaluated in
+batches cut at other places, and batches of other sizes round differently. `llamacpp.prefix_cache:
+exact` (the default) keeps only whole n_batch chunks of the shared prefix that the previous request
+evaluated as prompt, so the batches are cut where a fresh run cuts them and the tokens are the same as
+from a fresh context (benchmarks/prefix_reuse.py measures both).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class LlamaCppGenerator:
         self._bos = self._token_text(self.llm.token_bos())
         self._eos = self._token_text(self.llm.token_eos())
         self._lltokenizer = None
+        self._prompt_length = 0     # tokens of the previous request's prompt (evaluated in n_batch chunks)
 
     def _token_text(self, token: int) -> str:
         if token < 0:
@@ -78,8 +85,10 @@ class LlamaCppGenerator:
             processors = [self._json_processor(grammar)] if grammar else None
             started = time.perf_counter()
             first_token_s, pieces, finish, count = None, [], "length", 0
+            tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            self.keep_cached_prefix(tokens)
             stream = self.llm.create_completion(
-                prompt=self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True),
+                prompt=tokens,
                 max_tokens=max_new_tokens, stop=list(stop) or None, stream=True, logits_processor=processors,
                 temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
                 min_p=sampling.min_p, presence_penalty=sampling.presence_penalty, repeat_penalty=1.0,
@@ -98,6 +107,29 @@ class LlamaCppGenerator:
             text = "".join(pieces)
             results.append(TextResult(text, finish, self.count_tokens(text) if text else count, first_token_s))
         return results
+
+    def keep_cached_prefix(self, tokens: list[int]) -> int:
+        """Trim llama.cpp's cache to what `llamacpp.prefix_cache` allows this prompt to reuse; returns the
+        number of tokens kept (llama.cpp's generate() then reuses at most those)."""
+        mode, batch = self.config.llamacpp.prefix_cache, self.config.llamacpp.n_batch
+        cached = self.llm._input_ids
+        shared = 0
+        for a, b in zip(cached[: self._prompt_length], tokens):
+            if a != b:
+                break
+            shared += 1
+        if mode == "reuse":
+            keep = self.llm.n_tokens
+        elif mode == "off":
+            keep = 0
+        else:   # whole chunks, and never the whole prompt (that would replay its last token alone)
+            keep = (min(shared, len(tokens) - 1) // batch) * batch
+        if keep == 0:
+            self.llm.reset()
+        elif keep < self.llm.n_tokens:
+            self.llm.n_tokens = keep
+        self._prompt_length = len(tokens)
+        return keep
 
     def _json_processor(self, grammar: str):
         from llama_cpp import LogitsProcessorList
