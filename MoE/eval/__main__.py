@@ -1,4 +1,4 @@
-"""python -m MoE.eval --data ../shared/data/spider [--sample 150 --seed 0] [--single-shot | --compare]
+"""python -m MoE.eval --data ../shared/data/spider [--sample 150 --seed 0] [--single-shot | --compare | --modes ...]
 
 Execution accuracy of the SQL mixture of experts on a Spider-layout question set; every question
 goes to a JSONL file (resumable), and the summary table is printed (and, with --markdown, saved).
@@ -15,7 +15,7 @@ from pathlib import Path
 from Qwen3.cli_support import one_line_errors
 from Qwen3.errors import ConfigError
 
-from .benchmark import BenchmarkSettings, format_summary, merge_results, run_benchmark, shard, summarise
+from .benchmark import BenchmarkSettings, check_mode, format_summary, merge_results, run_benchmark, shard, summarise
 from .spider import load_spider
 
 PROGRAM = "python -m MoE.eval"
@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--compare", action="store_true", help="single-shot and the MoE on the same questions")
     parser.add_argument("--candidates", type=int, default=1,
                         help="with N > 1, also (or, without --compare, only) the MoE with N sql_writer candidates")
+    parser.add_argument("--modes", nargs="+", metavar="MODE",
+                        help="exactly these modes: single_shot, plain_retry, plain_xN, plain_retry_xN (baselines), "
+                             "moe, moe_xN (overrides --single-shot, --compare and --candidates)")
+    parser.add_argument("--baseline", help="the mode every other is compared with, question by question "
+                                           "(default: plain_x3 when it ran, else single_shot)")
     parser.add_argument("--output", default="benchmarks/results/spider.jsonl",
                         help="JSONL of every question; an existing file is resumed")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per query when scoring")
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     with one_line_errors(PROGRAM):
         if args.summarise:
-            _print_table(merge_results(args.summarise), args.markdown)
+            _print_table(merge_results(args.summarise), args.markdown, args.baseline)
             return
         dataset = load_spider(args.data, args.questions)
         questions = dataset.sample(args.sample, args.seed)
@@ -57,16 +62,18 @@ def main(argv: list[str] | None = None) -> None:
         modes = ("single_shot", "moe") if args.compare else ("single_shot",) if args.single_shot else ("moe",)
         if args.candidates > 1:
             modes = tuple(m for m in modes if m != "moe" or args.compare) + (f"moe_x{args.candidates}",)
+        if args.modes:
+            modes = tuple(check_mode(m) for m in args.modes)
         settings = BenchmarkSettings(args.config, Path(args.output), modes, args.timeout)
         print(f"{len(questions)} questions x {len(modes)} mode(s) -> {settings.output}", file=sys.stderr)
         records = run_benchmark(dataset, questions, settings, progress=_progress_bar)
-        _print_table(records, args.markdown)
+        _print_table(records, args.markdown, args.baseline)
 
 
-def _print_table(records: list[dict], markdown: str | None) -> None:
+def _print_table(records: list[dict], markdown: str | None, baseline: str | None = None) -> None:
     if not records:
         raise ConfigError("no answered questions in the results")
-    table = format_summary(summarise(records))
+    table = format_summary(summarise(records, baseline))
     print(table)
     if markdown:
         Path(markdown).write_text(table + "\n", encoding="utf-8")

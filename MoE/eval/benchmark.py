@@ -7,6 +7,7 @@ stopped: questions already in the file (same mode) are skipped. One runner serve
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,14 +18,16 @@ from Qwen3 import Runner, load_runner
 from Qwen3.config import validate_section
 from Qwen3.errors import ConfigError
 
-from ..sql.experts import plain_messages, split_sql_answer
 from ..sql.config import OrchestratorConfig, load_orchestrator_config
 from ..sql.orchestrator import SQLMoEOrchestrator
+from .baselines import plain_answer, plain_mode
 from .paired import paired_gain
 from .scoring import execution_accuracy, execution_match
 from .spider import HARDNESS, Question, SpiderDataset
 
-MODES = ("single_shot", "moe")   # plus "moe_xN": the MoE with N sql_writer candidates (self-consistency)
+# single_shot, plain_retry, plain_xN, plain_retry_xN (baselines.py); moe, moe_xN (the MoE with N sql_writer
+# candidates, self-consistency)
+MODES = ("single_shot", "plain_retry", "plain_x3", "plain_retry_x3", "moe", "moe_x3")
 
 
 
@@ -44,6 +47,12 @@ def candidates_of(mode: str) -> int:
     return int(mode.split("_x", 1)[1]) if "_x" in mode else 1
 
 
+def check_mode(mode: str) -> str:
+    if plain_mode(mode) is None and re.fullmatch(r"moe(_x[1-9])?", mode) is None:
+        raise ConfigError(f"unknown mode {mode!r}: single_shot, plain_retry, plain_xN, plain_retry_xN, moe or moe_xN")
+    return mode
+
+
 def database_config(base: OrchestratorConfig, ddl: str, database: Path, candidates: int = 1) -> OrchestratorConfig:
     """The base config pointed at one SQLite database: its schema, its dialect, opened read-only."""
     data = base.model_dump(by_alias=True)
@@ -52,15 +61,6 @@ def database_config(base: OrchestratorConfig, ddl: str, database: Path, candidat
     data["dialect"] = "sqlite"
     data["database"] = dict(data["database"], kind="url", url=f"sqlite:///{database.resolve()}")
     return validate_section(OrchestratorConfig, data)
-
-
-def single_shot_sql(runner: Runner, ddl: str, question: str, evidence: str = "",
-                    max_new_tokens: int = 400) -> tuple[str, dict[str, int]]:
-    """The baseline: one plain prompt to the same model, no experts, no checks."""
-    messages = plain_messages("sqlite", ddl, question, evidence)
-    completion = runner.chat(messages, thinking=False, temperature=0.0, max_new_tokens=max_new_tokens)
-    usage = {"prompt": completion.usage.prompt_tokens, "completion": completion.usage.completion_tokens}
-    return split_sql_answer(completion.text)[0], usage
 
 
 def load_done(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
@@ -135,8 +135,9 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
     started = time.perf_counter()
     db_path = dataset.database_path(q.db_id)
     rounds, notes, error, candidates, confidence, repairs = 0, [], None, [], None, []
-    if mode == "single_shot":
-        sql, tokens = single_shot_sql(runner, dataset.ddl(q.db_id), q.question, q.evidence)
+    if (plain := plain_mode(mode)) is not None:
+        answer = plain_answer(runner, plain, dataset.ddl(q.db_id), q.question, db_path, q.evidence, timeout_s=timeout_s)
+        sql, tokens, rounds, candidates = answer.sql, answer.tokens, answer.retries, answer.candidates
     else:
         key = (mode, q.db_id)
         if key not in orchestrators:
@@ -158,10 +159,12 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
     return record
 
 
-def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """EX per mode: overall, by database and by hardness, with mean seconds and tokens per question."""
+def summarise(records: list[dict[str, Any]], baseline: str | None = None) -> dict[str, Any]:
+    """EX per mode: overall, by database and by hardness, with mean seconds and tokens per question, and
+    each mode's paired gain over `baseline` (default: plain_x3 when it ran, else single_shot)."""
     summary: dict[str, Any] = {}
-    for mode in sorted({r["mode"] for r in records}, key=lambda m: (m != "single_shot", len(m), m)):
+    order = {m: i for i, m in enumerate(MODES)}
+    for mode in sorted({r["mode"] for r in records}, key=lambda m: (order.get(m, len(MODES)), m)):
         rows = [r for r in records if r["mode"] == mode]
         if not rows:
             continue
@@ -187,12 +190,13 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         if any("candidates" in r for r in rows):
             summary[mode]["any_candidate"] = execution_accuracy(
                 [r["match"] or any(c["match"] for c in r.get("candidates", ())) for r in rows])
-    if "single_shot" in summary:  # each mode against the baseline, question by question
+    baseline = baseline or ("plain_x3" if "plain_x3" in summary else "single_shot")
+    if baseline in summary:  # each mode against the baseline, question by question
         right = {m: {r["index"]: bool(r["match"]) for r in records if r["mode"] == m} for m in summary}
         for mode in summary:
-            gain = paired_gain(right["single_shot"], right[mode]) if mode != "single_shot" else None
+            gain = paired_gain(right[baseline], right[mode]) if mode != baseline else None
             if gain is not None:
-                summary[mode]["gain"] = gain.to_dict()
+                summary[mode]["gain"] = dict(gain.to_dict(), baseline=baseline)
     return summary
 
 
@@ -213,9 +217,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append("| no SQL or SQL error | " + " | ".join(str(summary[m]["errors"]) for m in modes) + " |")
     if any("gain" in summary[m] for m in modes):
         cells = [summary[m].get("gain") for m in modes]
-        lines.append("| gain over single-shot, EX points (95% interval) | " + " | ".join(
+        baseline = next(g["baseline"] for g in cells if g).replace("_", "-")
+        lines.append(f"| gain over {baseline}, EX points (95% interval) | " + " | ".join(
             f"{g['gain']:+.1f} ({g['low']:+.1f} to {g['high']:+.1f})" if g else "" for g in cells) + " |")
-        lines.append("| questions won / lost against single-shot (sign test p) | " + " | ".join(
+        lines.append(f"| questions won / lost against {baseline} (sign test p) | " + " | ".join(
             f"{g['wins']} / {g['losses']} (p {g['p_value']:.3f})" if g else "" for g in cells) + " |")
     for level in CONFIDENCE_LEVELS:
         if any(level in summary[m].get("by_confidence", {}) for m in modes):
