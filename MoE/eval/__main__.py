@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--modes", nargs="+", metavar="MODE",
                         help="exactly these modes: single_shot, plain_retry, plain_xN, plain_retry_xN (baselines), "
                              "moe, moe_xN (overrides --single-shot, --compare and --candidates)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change one setting of --config for this run (repeatable), e.g. linking.enabled=false")
+    parser.add_argument("--label", help="record the modes as MODE:LABEL (an ablation beside the unchanged mode)")
     parser.add_argument("--baseline", help="the mode every other is compared with, question by question "
                                            "(default: plain_x3 when it ran, else single_shot)")
     parser.add_argument("--output", default="benchmarks/results/spider.jsonl",
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             modes = tuple(m for m in modes if m != "moe" or args.compare) + (f"moe_x{args.candidates}",)
         if args.modes:
             modes = tuple(check_mode(m) for m in args.modes)
-        settings = BenchmarkSettings(args.config, Path(args.output), modes, args.timeout)
+        settings = BenchmarkSettings(args.config, Path(args.output), modes, args.timeout, tuple(args.set), args.label)
         print(f"{len(questions)} questions x {len(modes)} mode(s) -> {settings.output}", file=sys.stderr)
         records = run_benchmark(dataset, questions, settings, progress=_progress_bar)
         _print_table(records, args.markdown, args.baseline)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import yaml
+
 from Qwen3 import Runner, load_runner
 from Qwen3.config import validate_section
 from Qwen3.errors import ConfigError
@@ -37,6 +39,8 @@ class BenchmarkSettings:
     output: Path                       # JSONL of every answered question
     modes: tuple[str, ...] = ("moe",)
     timeout_s: float = 30.0            # per query, when scoring
+    overrides: tuple[str, ...] = ()    # "section.key=value" changes to the config (YAML values), e.g. an ablation
+    label: str | None = None           # recorded as "mode:label", so ablations of one mode sit side by side
 
 
 CONFIDENCE_LEVELS = ("high", "medium", "low", "none")
@@ -45,6 +49,19 @@ CONFIDENCE_LEVELS = ("high", "medium", "low", "none")
 def candidates_of(mode: str) -> int:
     """moe -> 1, moe_x3 -> 3."""
     return int(mode.split("_x", 1)[1]) if "_x" in mode else 1
+
+
+def with_overrides(config: OrchestratorConfig, overrides: Iterable[str]) -> OrchestratorConfig:
+    """The config with "section.key=value" settings applied (the value read as YAML: false, 3, [a, b])."""
+    data = config.model_dump(by_alias=True)
+    for item in overrides:
+        path, sep, value = item.partition("=")
+        keys = path.strip().split(".")
+        if not sep or len(keys) != 2 or not isinstance(data.get(keys[0]), dict) or keys[1] not in data[keys[0]]:
+            raise ConfigError(f"--set {item!r}: give section.key=value with a key of the orchestrator config "
+                              "(e.g. linking.enabled=false)")
+        data[keys[0]][keys[1]] = yaml.safe_load(value)
+    return validate_section(OrchestratorConfig, data)
 
 
 def check_mode(mode: str) -> str:
@@ -104,10 +121,11 @@ def run_benchmark(dataset: SpiderDataset, questions: list[Question], settings: B
                   runner: Runner | None = None, progress: Callable[[Iterable, int], Iterable] | None = None
                   ) -> list[dict[str, Any]]:
     """Answer and score every (mode, question) not yet in the output file; returns all records for them."""
-    base = load_orchestrator_config(settings.config)
+    base = with_overrides(load_orchestrator_config(settings.config), settings.overrides)
     done = load_done(settings.output)
-    todo = [(m, q) for q in questions for m in settings.modes if (m, q.index) not in done]
-    records = [done[(m, q.index)] for q in questions for m in settings.modes if (m, q.index) in done]
+    named = {m: f"{m}:{settings.label}" if settings.label else m for m in settings.modes}
+    todo = [(m, q) for q in questions for m in settings.modes if (named[m], q.index) not in done]
+    records = [done[(named[m], q.index)] for q in questions for m in settings.modes if (named[m], q.index) in done]
     if not todo:
         return records
     own_runner = runner is None
@@ -117,7 +135,8 @@ def run_benchmark(dataset: SpiderDataset, questions: list[Question], settings: B
     try:
         with settings.output.open("a", encoding="utf-8") as out:
             for mode, question in (progress or (lambda it, _n: it))(todo, len(todo)):
-                record = _answer(mode, question, dataset, base, runner, orchestrators, settings.timeout_s)
+                record = dict(_answer(mode, question, dataset, base, runner, orchestrators, settings.timeout_s),
+                              mode=named[mode])
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 out.flush()
                 records.append(record)

@@ -169,6 +169,19 @@ class SQLMoEOrchestrator:
             sql, report = self._repair(result, sql, report, writer_context("planned", plan_output, common_writer),
                                        step)
 
+        if cfg.experts.validator_expert:
+            report = self._review(result, report, common, step)
+        else:
+            result.explanation = "(no explanation: the validator expert is off, experts.validator_expert)"
+        result.report, result.sql = report, report.sql
+
+        if execute and report.ok and self.database is not None:
+            step("execute")
+            result.rows = self.database.execute(self._runnable(report.sql), limit=cfg.safety.row_limit)
+
+    def _review(self, result: OrchestrationResult, report: ValidationReport, common: dict, step) -> ValidationReport:
+        """The validator expert explains the checked SQL and may propose a revision (see _adopt_revision)."""
+        dialect = self.config.dialect
         step("validator")
         checks = ("passed " + ", ".join(report.passed)) if report.ok else \
             "FAILED: " + "; ".join(str(i) for i in report.issues)
@@ -186,11 +199,7 @@ class SQLMoEOrchestrator:
                 checked, report = report, self._adopt_revision(result, report, revised)
                 if report is not checked:  # the explanation was written about the SQL before the revision
                     result.explanation = f"The validator expert revised the SQL. Before the revision: {result.explanation}"
-        result.report, result.sql = report, report.sql
-
-        if execute and report.ok and self.database is not None:
-            step("execute")
-            result.rows = self.database.execute(self._runnable(report.sql), limit=cfg.safety.row_limit)
+        return report
 
     def _repair(self, result: OrchestrationResult, sql: str, report: ValidationReport, context: dict, step,
                 label: str = "") -> tuple[str, ValidationReport]:

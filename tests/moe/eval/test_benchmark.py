@@ -139,3 +139,22 @@ def test_accuracy_by_confidence_level(dataset, tmp_path):
     runner, _ = scripted_runner(block("SELECT count(id) FROM animals"), KEEP)
     [record] = run_benchmark(dataset, [dataset.questions[0]], settings, runner=runner)
     assert record["confidence"] == "high" and record["match"]     # every MoE answer records its level
+
+
+def test_an_ablation_runs_with_its_settings_and_its_own_label(dataset, tmp_path):
+    out = tmp_path / "r.jsonl"
+    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", out, ("moe",),
+                                 overrides=("experts.validator_expert=false", "linking.enabled=false"),
+                                 label="no_validator")
+    runner, backend = scripted_runner(block("SELECT count(*) FROM animals"))     # the writer only: no validator
+    records = run_benchmark(dataset, list(dataset.questions)[:1], settings, runner=runner)
+    assert [(r["mode"], r["match"]) for r in records] == [("moe:no_validator", True)] and len(backend.requests) == 1
+    assert list(load_done(out)) == [("moe:no_validator", 0)]                       # resumed under its label
+
+
+@pytest.mark.parametrize("item", ["linking.enabled", "nosuch.key=1", "linking.nosuch=1", "linking=1"])
+def test_bad_settings_name_the_setting(item):
+    from MoE.eval.benchmark import with_overrides
+    from MoE.sql.config import load_orchestrator_config
+    with pytest.raises(ConfigError, match="--set"):
+        with_overrides(load_orchestrator_config(REPO / "MoE" / "sql_moe_orchestrator_config.yaml"), [item])

@@ -1,0 +1,74 @@
+"""Is it the experts? Every baseline and every ablation of the MoE on the same questions, one command.
+
+    python benchmarks/ablations.py --config benchmarks/configs/shipped_one_thread.yaml --shards 2 [--sample 150]
+    python benchmarks/ablations.py --summarise
+
+Runs `python -m MoE.eval` for each variant below, `--shards` processes at a time (one per core, each
+with a one-thread runner), into benchmarks/results/ablation_<variant>_<K>.jsonl (resumable), then prints
+the merged table: EX, tokens and seconds per question, and each mode's paired gain over plain_x3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+# label -> (modes, --set overrides); the first two are the baselines and the shipped pipeline
+VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "baselines": (("single_shot", "plain_retry", "plain_x3", "plain_retry_x3"), ()),
+    "shipped": (("moe", "moe_x3"), ()),
+    "always_plan": (("moe_x3",), ("router.always_plan=true",)),
+    "never_plan": (("moe_x3",), ("router.plan_threshold=99",)),
+    "no_linking": (("moe_x3",), ("linking.enabled=false",)),
+    "no_values": (("moe_x3",), ("values.enabled=false",)),
+    "no_validator": (("moe_x3",), ("experts.validator_expert=false",)),
+    "no_few_shot": (("moe_x3",), ("few_shot.count=0",)),
+}
+
+
+def commands(args) -> list[list[str]]:
+    runs = []
+    for label, (modes, overrides) in VARIANTS.items():
+        for k in range(args.shards):
+            command = [sys.executable, "-m", "MoE.eval", "--data", args.data, "--config", args.config,
+                       "--modes", *modes, "--shard", f"{k}/{args.shards}",
+                       "--output", str(RESULTS / f"ablation_{label}_{k}.jsonl")]
+            if args.sample:
+                command += ["--sample", str(args.sample), "--seed", str(args.seed)]
+            for item in overrides:
+                command += ["--set", item]
+            if overrides:
+                command += ["--label", label]
+            runs.append(command)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "benchmarks" / "configs" / "shipped_one_thread.yaml"))
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "spider"))
+    parser.add_argument("--shards", type=int, default=2, help="processes at a time, one per core")
+    parser.add_argument("--sample", type=int, help="a seeded sample of N questions (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--summarise", action="store_true", help="no run: the table of the files written")
+    args = parser.parse_args()
+    if not args.summarise:
+        runs = commands(args)
+        for start in range(0, len(runs), args.shards):   # the shards of one variant run side by side
+            batch = [subprocess.Popen(c, cwd=ROOT) for c in runs[start:start + args.shards]]
+            if any(p.wait() for p in batch):
+                sys.exit("a run failed; rerun the same command to resume")
+    files = sorted(str(p) for p in RESULTS.glob("ablation_*.jsonl"))
+    if not files:
+        sys.exit("no ablation results yet: run without --summarise first")
+    sys.exit(subprocess.call([sys.executable, "-m", "MoE.eval", "--summarise", *files, "--baseline", "plain_x3"],
+                             cwd=ROOT))
+
+
+if __name__ == "__main__":
+    main()
