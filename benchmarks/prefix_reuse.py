@@ -1,6 +1,7 @@
 """llama.cpp's prompt-prefix cache: does reuse change the logits, and what does exact reuse cost?
 
     python benchmarks/prefix_reuse.py [--model offline:qwen2.5-coder-0.5b] [--n-batch 512] [--threads 1]
+                                      [--parts probe cost] [--modes reuse exact off]
 
 Part 1 (probe): one long prompt (a made-up 39-table schema and a question); its next-token logits from a
 fresh context, then right after another prompt sharing all but its last k tokens. Prints the largest
@@ -80,20 +81,24 @@ def main() -> None:
     parser.add_argument("--model", default="offline:qwen2.5-coder-0.5b")
     parser.add_argument("--n-batch", type=int, default=512)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--parts", nargs="+", choices=("probe", "cost"), default=["probe", "cost"])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     args = parser.parse_args()
     print(f"Command: `python benchmarks/prefix_reuse.py {' '.join(sys.argv[1:])}`  ")
     print(f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
           f"{args.threads} thread(s), n_batch {args.n_batch}; {time.strftime('%Y-%m-%d')}\n")
-    print("Largest |logit difference| against a fresh context, by tokens not shared with the prompt before:\n")
-    print("| prefix_cache | " + " | ".join(f"k={k}" for k in SUFFIXES) + " |")
-    print("|---" * (len(SUFFIXES) + 1) + "|")
-    for mode in MODES:
-        print(f"| {mode} | " + " | ".join(f"{d:.3f}" for d in probe(args, mode)) + " |", flush=True)
-    print(f"\n{len(QUESTIONS)} questions in order, then in reverse order:\n")
-    print("| prefix_cache | seconds per request | answers that differ between the orders |\n|---|---|---|")
-    for mode in MODES:
-        seconds, differ = cost(args, mode)
-        print(f"| {mode} | {seconds:.2f} | {differ} of {len(QUESTIONS)} |", flush=True)
+    if "probe" in args.parts:
+        print("Largest |logit difference| against a fresh context, by tokens not shared with the prompt before:\n")
+        print("| prefix_cache | " + " | ".join(f"k={k}" for k in SUFFIXES) + " |")
+        print("|---" * (len(SUFFIXES) + 1) + "|")
+        for mode in args.modes:
+            print(f"| {mode} | " + " | ".join(f"{d:.3f}" for d in probe(args, mode)) + " |", flush=True)
+    if "cost" in args.parts:
+        print(f"\n{len(QUESTIONS)} questions in order, then in reverse order:\n")
+        print("| prefix_cache | seconds per request | answers that differ between the orders |\n|---|---|---|")
+        for mode in args.modes:
+            seconds, differ = cost(args, mode)
+            print(f"| {mode} | {seconds:.2f} | {differ} of {len(QUESTIONS)} |", flush=True)
 
 
 if __name__ == "__main__":
