@@ -86,8 +86,13 @@ class TimeSeriesMoE(nn.Module):
         self.cycle = LearnedCycle(router.cycle_length, input_dim) if router.cycle_length else None
         if router.quantiles and not self.univariate:
             raise ValueError("RouterConfig.quantiles needs a single target channel (target_channels=<int>)")
-        self.quantile_head = nn.Linear(sum(e.d_model for e in experts), horizon * len(router.quantiles)) \
-            if router.quantiles else None
+        self.quantile_head = None
+        if router.quantiles:   # starts as a normal band of one window-sd, point + z(q) * sd; training reshapes it
+            self.quantile_head = nn.Linear(sum(e.d_model for e in experts), horizon * len(router.quantiles))
+            nn.init.zeros_(self.quantile_head.weight)
+            with torch.no_grad():
+                z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(router.quantiles))
+                self.quantile_head.bias.copy_(z.repeat(horizon))
         self._warned_precision = False
 
     def forward(self, window: torch.Tensor, metadata: torch.Tensor | None = None,

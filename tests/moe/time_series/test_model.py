@@ -151,3 +151,12 @@ def test_the_quantile_head_learns_alone_and_leaves_the_point_forecast_alone():
         model(target_channels=None, router=RouterConfig(precision="fp32", quantiles=(0.1, 0.9)))
     with pytest.raises(ValueError, match="quantiles must lie between 0 and 1"):
         RouterConfig(quantiles=(0.0, 0.9))
+
+
+def test_the_quantile_head_starts_as_a_normal_band_of_one_window_sd():
+    m = model(target_channels=0, router=RouterConfig(precision="fp32", quantiles=(0.1, 0.9)))
+    window = torch.randn(2, 48, 3) * 5
+    out = m(window)
+    sd = window[:, :, 0].std(dim=1, unbiased=False)
+    assert torch.allclose(out.quantiles[..., 1] - out.prediction, 1.2816 * sd[:, None], rtol=1e-3)
+    assert torch.allclose(out.prediction - out.quantiles[..., 0], 1.2816 * sd[:, None], rtol=1e-3)
