@@ -66,7 +66,7 @@ class TransformersConfig(_Section):
 class LlamaCppConfig(_Section):
     n_ctx: int = Field(default=4096, gt=0)
     n_threads: int | None = Field(default=None, gt=0)
-    n_batch: int = Field(default=512, gt=0)
+    n_batch: int = Field(default=64, gt=0)   # small chunks: exact prefix reuse re-evaluates at most 63 tokens
     n_gpu_layers: int = 0
     # the KV cache of the prompt prefix a request shares with the one before: exact = reuse whole n_batch
     # chunks of it only, so the same request gives the same tokens whatever came before; reuse = all of it
