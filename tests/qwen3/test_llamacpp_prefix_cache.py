@@ -58,9 +58,12 @@ def test_what_each_mode_keeps_of_a_shared_prefix(mode, exact):
     try:
         tokens = generator.llm.tokenize(f"Schema: {SCHEMA}".encode())
         first_logits(generator, tokens)
+        cached = generator.llm.n_tokens              # the prompt, and the sampled token if it was evaluated
+        assert cached >= len(tokens)
         kept = generator.keep_cached_prefix(tokens[:80] + generator.llm.tokenize(b" other words", add_bos=False))
         # exact: the whole 32-token chunks of the 80 shared; reuse: all that is cached; off: nothing
-        assert kept == {"exact": 64, "reuse": len(tokens) + 1, "off": 0}[mode]
+        assert kept == {"exact": 64, "reuse": cached, "off": 0}[mode]
+        assert generator.llm.n_tokens == kept
     finally:
         if generator is not exact:
             generator.close()
