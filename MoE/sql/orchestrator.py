@@ -32,7 +32,7 @@ from .grounding import Grounding
 from .json_recovery import ExpertOutputError
 from .linking import link_schema
 from .question import check_about_data, check_length
-from .repair import SEVERAL_MEASURES_ADVICE, mechanical_fix, repair_advice
+from .repair import SEVERAL_MEASURES_ADVICE, mechanical_fix, needs_repair, repair_advice
 from .result import OrchestrationResult
 from .router import route
 from .validator import ValidationReport, compact_sql, foreign_key_pairs, normal_form, transpile, validate_sql
@@ -207,7 +207,7 @@ class SQLMoEOrchestrator:
         mechanical fix first; `context` is the writer's prompt arguments for the view that wrote it."""
         warned, rounds = False, 0  # warnings get one round of their own; errors get every round
         repairable = self.config.experts.repair_warnings
-        while _needs_repair(report, warned, repairable) and rounds < self.config.experts.max_repair_rounds:
+        while needs_repair(report, warned, repairable) and rounds < self.config.experts.max_repair_rounds:
             rounds += 1
             result.repair_rounds += 1
             warned = warned or report.ok
@@ -401,8 +401,3 @@ def load_orchestrator(config: str | Path | Mapping[str, Any] | OrchestratorConfi
         config = load_orchestrator_config(config)
     return SQLMoEOrchestrator(config, runner=runner, refresh_schema=refresh_schema, on_progress=on_progress)
 
-
-def _needs_repair(report: ValidationReport, warned: bool, repairable: tuple[str, ...]) -> bool:
-    """Errors always go back to the writer; warnings (of the repairable kinds) get one round, since they
-    may be intended."""
-    return not report.ok or (not warned and any(w.stage in repairable for w in report.warnings))

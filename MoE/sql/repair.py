@@ -228,3 +228,9 @@ def _trivial_joins(sql: str, dialect: str) -> int:
         return len(trivial_join_problems(sqlglot.parse_one(sql, read=dialect)))
     except sqlglot.errors.SqlglotError:
         return 0
+
+
+def needs_repair(report, warned: bool, repairable: tuple[str, ...]) -> bool:
+    """Errors always go back to the writer; warnings (of the repairable kinds) get one round, since they
+    may be intended."""
+    return not report.ok or (not warned and any(w.stage in repairable for w in report.warnings))

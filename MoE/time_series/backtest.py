@@ -65,8 +65,7 @@ def run_backtest(forecaster) -> BacktestReport:
     linear = baselines.LinearForecaster().fit(*f._target_windows(
         ConcatDataset([f._windows(s, 0, f._borders[s.id][0]) for s in f.data.series])))
     calibration = f._validation_windows()
-    methods = {
-        EXPERTS: lambda d: f._outputs(d)[0],
+    methods = {   # the baselines; the experts' rows come from _expert_rows
         "repeat last": lambda d: baselines.repeat_last(windows_of(d)[0], cfg.horizon),
         f"seasonal naive (season {season})": lambda d: baselines.seasonal_naive(windows_of(d)[0], cfg.horizon, season),
         "linear (DLinear-style)": lambda d: linear.predict(windows_of(d)[0]),
@@ -74,10 +73,8 @@ def run_backtest(forecaster) -> BacktestReport:
     }
     report = BacktestReport(sum(len(d) for d in sets.values()), cfg.horizon, cfg.levels)
     report.router = f._router_weights(ConcatDataset(list(sets.values())))
+    report.rows += _expert_rows(f, sets, windows_of)
     for name, method in methods.items():
-        if name == EXPERTS:
-            report.rows += _expert_rows(f, sets, windows_of)
-            continue
         pieces = [(method(d), windows_of(d)[1], f._mase_scale(sid)) for sid, d in sets.items()]
         if any(p[0] is None for p in pieces):
             report.rows.append({"method": name + ": not installed (pip install '.[forecast]')", "mse": math.nan,
