@@ -1,13 +1,14 @@
 """The one-command forecasting path (Forecaster) on ETT and on a daily series shaped like a user's.
 
-    python benchmarks/forecast.py --datasets ETTh1 ETTm1 --horizons 96 192 336 720 --epochs 10
-    python benchmarks/forecast.py --datasets ETTh1 --horizons 96 --epochs 3 --daily
+    python benchmarks/forecast.py --datasets ETTh1 ETTm1 --horizons 96 192 336 720 --epochs 5 --daily
+    python benchmarks/forecast.py --datasets --daily          # only the daily series (seconds)
 
 ETT: the seven channels as seven series of one long file (channel-independent, as the experts are), the
 standard borders as split fractions of the protocol's rows (0.6 / 0.2 / 0.2 of the first 14,400 hourly or
 57,600 15-minute rows), input 96, every test window: the MSE and MAE are the protocol's, comparable with
-benchmarks/ett.py and the published table. `--daily`: ETTh1's OT channel averaged per day (about two
-years), the shape of a user's daily series, with the default split. Every method on the same windows,
+benchmarks/ett.py and the published table. `--daily`: the OT channel of ETTh1 and of ETTh2 (two
+transformers) averaged per day (725 days each, the longest daily series the shared data holds), the
+shape of a user's daily series, with the default split. Every method on the same windows,
 with the coverage of the 80% / 95% intervals: the experts' three kinds (conformal on the point forecast,
 the pinball-trained quantile head, the head with a conformal correction) and conformal ones for the
 baselines. Prints Markdown for docs/benchmarks.md.
@@ -16,12 +17,14 @@ baselines. Prints Markdown for docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -55,6 +58,8 @@ def run(name: str, frame: pd.DataFrame, config: ForecastConfig, id_column: str |
     rows.append(f"| {name} | {config.horizon} | ({report.windows} test windows, best epoch "
                 f"{forecaster.training.best_epoch + 1}, {seconds:.0f} s) | | | | | | |")
     weights = ", ".join(f"{e} {m:.3f} (sd {sd:.4f})" for e, (m, sd) in report.router["experts"].items())
+    for note in report.notes:
+        print(f"{name}, horizon {config.horizon}: {note}", file=sys.stderr)
     print(f"{name}, horizon {config.horizon}, router weights over the test windows: {weights}; mean entropy "
           f"{report.router['entropy']:.4f} of at most {report.router['max_entropy']:.4f}", file=sys.stderr)
     return rows
@@ -66,12 +71,12 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="*", default=["ETTh1", "ETTm1"])
     parser.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--daily", action="store_true", help="also the daily series (horizon 28)")
+    parser.add_argument("--daily", action="store_true", help="also the daily OT series (horizon 28)")
     args = parser.parse_args()
     data = Path(args.data)
     print(f"Command: `python benchmarks/forecast.py {' '.join(sys.argv[1:])}`  ")
-    print(f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}; "
-          f"{time.strftime('%Y-%m-%d')}\n")
+    print(f"Machine: {os.cpu_count()} cores ({platform.machine()}), torch {torch.__version__}, Python "
+          f"{platform.python_version()}; {time.strftime('%Y-%m-%d')}\n")
     print("| data | horizon | method | MSE | MAE | MASE | coverage 80% | coverage 95% | width 80% |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in args.datasets:
@@ -82,7 +87,8 @@ def main() -> None:
             print("\n".join(run(name, frame, config, "channel")), flush=True)
     if args.daily:
         config = ForecastConfig(horizon=28, epochs=args.epochs, progress=False)
-        print("\n".join(run("ETTh1 OT, daily", daily_ot(data / "ETTh1.csv"), config, None)), flush=True)
+        for name in ("ETTh1", "ETTh2"):
+            print("\n".join(run(f"{name} OT, daily", daily_ot(data / f"{name}.csv"), config, None)), flush=True)
 
 
 if __name__ == "__main__":

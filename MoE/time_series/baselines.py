@@ -45,14 +45,36 @@ class LinearForecaster:
         return np.hstack([x, np.ones((len(x), 1))]) @ self.weights + windows[:, -1:]
 
 
-def auto_ets(windows: np.ndarray, horizon: int, season: int) -> np.ndarray | None:
-    """statsforecast's AutoETS fitted on each window; None when statsforecast is not installed."""
-    try:
+class AutoETSForecaster:
+    """statsforecast's AutoETS, chosen and fitted once on a series' training values, then run forward with
+    those parameters over the history up to each forecast origin (statsforecast's cross-validation
+    without refits): one fit per series rather than one per window."""
+
+    def __init__(self, season: int):
         from statsforecast.models import AutoETS
+        self.model = AutoETS(season_length=season)
+
+    def fit(self, train: np.ndarray) -> "AutoETSForecaster":
+        self.model.fit(train.astype(np.float64))
+        return self
+
+    def predict(self, history: np.ndarray, origins, horizon: int) -> np.ndarray:
+        """Forecasts (len(origins), horizon), each from history[:origin]. The whole history from the
+        training start goes in: the fitted initial states (level, season phase) belong to that start."""
+        history = history.astype(np.float64)
+        return np.stack([self.model.forward(y=history[:origin], h=horizon)["mean"] for origin in origins])
+
+    @property
+    def chosen(self) -> str:
+        """The model AutoETS selected, e.g. "ETS(A,Ad,N)"."""
+        return self.model.model_["method"]
+
+
+def auto_ets(train: np.ndarray, season: int) -> AutoETSForecaster | None:
+    """AutoETS fitted on one series' training values; None when statsforecast is not installed. The
+    season is dropped when the training part holds fewer than two of them."""
+    try:
+        import statsforecast  # noqa: F401
     except ImportError:
         return None
-    out = np.empty((len(windows), horizon))
-    for i, window in enumerate(windows):
-        model = AutoETS(season_length=season if 1 < season < len(window) // 2 else 1)
-        out[i] = model.forecast(y=window.astype(np.float64), h=horizon)["mean"]
-    return out
+    return AutoETSForecaster(season if 1 < season and 2 * season <= len(train) else 1).fit(train)

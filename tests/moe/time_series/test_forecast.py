@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from MoE.time_series.baselines import LinearForecaster, repeat_last, seasonal_naive
+from MoE.time_series.baselines import LinearForecaster, auto_ets, repeat_last, seasonal_naive
 from MoE.time_series.forecast import FORMAT, ForecastConfig, Forecaster
 from MoE.time_series.intervals import ConformalIntervals, QuantileIntervals, quantile_levels
 from support import REPO
@@ -53,7 +53,9 @@ def test_the_backtest_has_every_baseline_on_the_same_windows(fitted):
     assert names[:6] == [f"experts (this model), {kind} intervals" for kind in
                          ("conformal", "quantile head (pinball)", "quantile head + conformal (CQR)")] + \
         ["repeat last", "seasonal naive (season 7)", "linear (DLinear-style)"]
-    assert names[6].startswith("AutoETS (statsforecast)")
+    assert names[6].startswith("AutoETS (statsforecast, fitted per series)")
+    assert all(0 < row["coverage"][0.8] <= row["coverage"][0.95] for row in report.rows if "coverage" in row)
+    assert sum("coverage" in row for row in report.rows) == (7 if "not installed" not in names[6] else 6)
     assert report.windows == 100 - 14 + 1
     rows = {row["method"]: row for row in report.rows}
     assert len({rows[n]["mse"] for n in names[:3]}) == 1       # one point forecast, three kinds of interval
@@ -150,6 +152,22 @@ def test_baselines():
     targets = windows[:, -1:] + 0.5 * (windows[:, -1:] - windows[:, -2:-1])   # a linear rule
     fitted = LinearForecaster(ridge=1e-6).fit(windows, targets)
     assert np.allclose(fitted.predict(windows), targets, atol=1e-4)
+
+
+def test_auto_ets_is_fitted_once_per_series_and_forecasts_from_each_origin():
+    pytest.importorskip("statsforecast")
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    series = 10 + 3 * np.sin(2 * np.pi * t / 7) + rng.normal(scale=0.2, size=len(t))
+    ets = auto_ets(series[:300], season=7)
+    assert ets.chosen.endswith(",A)")                              # it found the additive weekly season
+    origins = np.arange(328, 393)
+    actual = np.stack([series[o:o + 7] for o in origins])
+    forecast = ets.predict(series, origins, 7)
+    assert np.mean((forecast - actual) ** 2) < 0.1 * np.mean((series[origins - 1, None] - actual) ** 2)
+    future_changed = series.copy()
+    future_changed[350:] += 100                                   # no look-ahead: rows from the origin on unused
+    assert np.array_equal(ets.predict(future_changed, [340, 350], 7), forecast[[12, 22]])
 
 
 def test_conformal_half_width_is_the_right_order_statistic():
