@@ -2,10 +2,13 @@
 model (DLinear-style: one linear map from the window to the horizon, fitted in closed form), and
 statsforecast's AutoETS when that package is installed (the `forecast` extra).
 
-Each takes windows (N, L) of one series' scaled values and returns forecasts (N, H).
+The first three take windows (N, L) of one series' scaled values and return forecasts (N, H); AutoETS
+takes the series' whole history and the rows to forecast from.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 
@@ -73,8 +76,6 @@ class AutoETSForecaster:
 def auto_ets(train: np.ndarray, season: int) -> AutoETSForecaster | None:
     """AutoETS fitted on one series' training values; None when statsforecast is not installed. The
     season is dropped when the training part holds fewer than two of them."""
-    try:
-        import statsforecast  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("statsforecast") is None:
         return None
     return AutoETSForecaster(season if 1 < season and 2 * season <= len(train) else 1).fit(train)
