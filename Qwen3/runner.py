@@ -64,8 +64,22 @@ class Runner:
 
     def chat_batch(self, conversations: Sequence[Messages], **options: Any) -> list[Completion]:
         """Answer several conversations together (one batched pass on local backends)."""
-        requests = [self.request(c, **options) for c in conversations]
-        return [_checked(r, c) for r, c in zip(requests, self.backend.generate(requests))]
+        return self.answer([self.request(c, **options) for c in conversations])
+
+    def answer(self, requests: Sequence[ChatRequest], return_errors: bool = False) -> list[Completion]:
+        """Answer prepared requests (from `request()`, each with its own options) in one backend call:
+        local backends batch the rows that share their sampling settings, the OpenAI-compatible one sends
+        them concurrently. With return_errors, a JSON answer that fails its schema comes back as its
+        StructuredOutputError in the list (holding the completion) instead of failing the whole call."""
+        answers = []
+        for request, completion in zip(requests, self.backend.generate(list(requests))):
+            try:
+                answers.append(_checked(request, completion))
+            except StructuredOutputError as exc:
+                if not return_errors:
+                    raise
+                answers.append(exc)
+        return answers
 
     def stream(self, messages: Messages, **options: Any) -> Iterator[Delta]:
         """Yield text as it is generated; the last Delta carries the finished Completion."""

@@ -68,6 +68,37 @@ def preferred(top: list[list[int]], candidates: list[Candidate], view: str) -> i
     return members[0] if members else None
 
 
+@dataclass(frozen=True)
+class Vote:
+    """The outcome of the vote: the chosen candidate, or `tie` (the groups' first members) for the validator."""
+    chosen: int
+    votes: dict[int, int]               # candidate -> size of its agreement group (0: did not run)
+    tie: list[int]                      # candidates the validator expert must choose between, else empty
+    how: str                            # e.g. "2 of 3 agree"
+
+
+def vote(candidates: list[Candidate], tie_break: str) -> Vote:
+    """Choose by agreeing results; a tie goes to the `tie_break` view's candidate, or - "validator" or no
+    candidate of that view - to the validator expert (Vote.tie)."""
+    groups = agreement_groups(candidates)
+    votes = {i: len(g) for g in groups for i in g}
+    chosen = groups[0][0] if groups else 0
+    top = tied(groups, candidates)
+    if len(top) <= 1:
+        return Vote(chosen, votes, [], f"{votes.get(chosen, 0)} of {len(candidates)} agree")
+    by_view = preferred(top, candidates, tie_break) if tie_break != "validator" else None
+    if by_view is not None:
+        return Vote(by_view, votes, [], f"a tie, went to the {tie_break} candidate")
+    return Vote(chosen, votes, [g[0] for g in top], "validator broke a tie")
+
+
+def describe(candidates: list[Candidate], chosen: int, votes: dict[int, int]) -> list[dict]:
+    """The per-candidate report a result carries."""
+    return [{"sql": c.sql, "prompt": c.prompt, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
+             "warnings": sorted({w.stage for w in c.report.warnings}), "votes": votes.get(i, 0),
+             "chosen": i == chosen} for i, c in enumerate(candidates)]
+
+
 def preview(result: QueryResult, rows: int = 3) -> str:
     shown = "; ".join(", ".join(str(v) for v in row) for row in result.rows[:rows])
     more = f" ... ({len(result.rows)} rows{'+' if result.truncated else ''})" if len(result.rows) > rows else ""

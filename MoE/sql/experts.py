@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from Qwen3 import Runner
+from Qwen3.completion import Completion
 from Qwen3.errors import StructuredOutputError
 from Qwen3.structured import parse_json_output
 
@@ -145,6 +146,15 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
+@dataclass(frozen=True)
+class ExpertCall:
+    """One question to an expert: its prompt and how to sample the answer."""
+    messages: list[dict[str, str]]
+    temperature: float | None = None
+    seed: int = 1
+    sql_block: bool | None = False   # None: the orchestrator fills in the configured format
+
+
 def call_expert(runner: Runner, name: str, messages: list[dict[str, str]], retries: int,
                 max_new_tokens: int, thinking: bool | None, temperature: float | None, seed: int = 1,
                 sql_block: bool = False) -> ExpertRun:
@@ -153,44 +163,67 @@ def call_expert(runner: Runner, name: str, messages: list[dict[str, str]], retri
     With sql_block, the sql_writer writes its SQL as a fenced block rather than inside JSON (small
     models write better SQL that way, see docs/benchmarks.md); its answer becomes {"sql", "notes"}.
     """
+    [run] = call_experts(runner, name, [ExpertCall(messages, temperature, seed, sql_block)], retries,
+                         max_new_tokens, thinking)
+    if isinstance(run, ExpertOutputError):
+        raise run
+    return run
+
+
+def call_experts(runner: Runner, name: str, calls: list[ExpertCall], retries: int, max_new_tokens: int,
+                 thinking: bool | None) -> list[ExpertRun | ExpertOutputError]:
+    """Ask one expert several independent questions: the first attempts go to the runner together (a
+    batch on local backends, concurrent requests to a server), the retries one by one. Each result is
+    the expert's run or the ExpertOutputError that ended it; a run's seconds are from the batch's start."""
+    started = time.perf_counter()
+    first = _attempt(runner, name, calls, 1, max_new_tokens, thinking)
+    runs: list[ExpertRun | ExpertOutputError] = []
+    for call, answer in zip(calls, first):
+        errors: list[str] = []
+        prompt_tokens = completion_tokens = 0
+        for attempt in range(1, retries + 2):
+            output, completion, error = answer if attempt == 1 else \
+                _attempt(runner, name, [call], attempt, max_new_tokens, thinking)[0]
+            errors += error
+            if completion is not None:
+                prompt_tokens += completion.usage.prompt_tokens
+                completion_tokens += completion.usage.completion_tokens
+            if output is not None:
+                runs.append(ExpertRun(name, output, attempt, time.perf_counter() - started, prompt_tokens,
+                                      completion_tokens, tuple(errors)))
+                break
+        else:
+            runs.append(ExpertOutputError(f"the {name} expert gave no valid answer after {retries + 1} attempt(s): "
+                                          f"{errors[-1] if errors else 'missing fields'}"))
+    return runs
+
+
+def _attempt(runner: Runner, name: str, calls: list[ExpertCall], attempt: int, max_new_tokens: int,
+             thinking: bool | None) -> list[tuple[dict | None, Completion | None, list[str]]]:
+    """(output or None, completion, errors) for each call's `attempt`-th try, all in one runner call.
+    Retries sample (temperature 0.7) with the next seed, so they do not repeat the failed answer."""
     contract = CONTRACTS[name]
-    errors: list[str] = []
-    started, prompt_tokens, completion_tokens = time.perf_counter(), 0, 0
-    for attempt in range(1, retries + 2):
-        output = None
-        if sql_block:
-            completion = runner.chat(messages, max_new_tokens=max_new_tokens, thinking=thinking,
-                                     temperature=temperature if attempt == 1 else 0.7, seed=seed + attempt - 1)
+    requests = [runner.request(c.messages, json_schema=None if c.sql_block else contract,
+                               max_new_tokens=max_new_tokens, thinking=thinking,
+                               temperature=c.temperature if attempt == 1 else 0.7, seed=c.seed + attempt - 1)
+                for c in calls]
+    results = []
+    for call, answer in zip(calls, runner.answer(requests, return_errors=True)):
+        errors: list[str] = []
+        if isinstance(answer, StructuredOutputError):
+            errors.append(str(answer))
+            completion = answer.completion
+            output = _recover(completion.text, contract, errors) if completion is not None else None
+        elif call.sql_block:
+            completion = answer
             sql, notes = split_sql_answer(completion.text)
             output = {"sql": sql, "notes": notes} if sql else None
             if output is None:
                 errors.append("the answer holds no SELECT query")
         else:
-            output, completion = _json_answer(runner, messages, contract, max_new_tokens, thinking,
-                                              temperature if attempt == 1 else 0.7, seed + attempt - 1, errors)
-        if completion is not None:
-            prompt_tokens += completion.usage.prompt_tokens
-            completion_tokens += completion.usage.completion_tokens
-        if output is not None:
-            return ExpertRun(name, output, attempt, time.perf_counter() - started, prompt_tokens,
-                             completion_tokens, tuple(errors))
-    raise ExpertOutputError(f"the {name} expert gave no valid answer after {retries + 1} attempt(s): "
-                            f"{errors[-1] if errors else 'missing fields'}")
-
-
-def _json_answer(runner: Runner, messages, contract: dict, max_new_tokens: int, thinking: bool | None,
-                 temperature: float | None, seed: int, errors: list[str]):
-    output = None
-    try:
-        completion = runner.chat(messages, json_schema=contract, max_new_tokens=max_new_tokens,
-                                 thinking=thinking, temperature=temperature, seed=seed)
-        output = completion.parsed
-    except StructuredOutputError as exc:
-        errors.append(str(exc))
-        completion = exc.completion
-        if completion is not None:
-            output = _recover(completion.text, contract, errors)
-    return output, completion
+            completion, output = answer, answer.parsed
+        results.append((output, completion, errors))
+    return results
 
 
 _FENCE = re.compile(r"```[ \t]*(?:sql|sqlite|postgresql|mysql|duckdb)?[ \t]*\n?(.*?)(?:```|$)", re.S | re.I)

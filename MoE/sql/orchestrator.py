@@ -10,7 +10,7 @@ the guard ever reaches a database.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -18,15 +18,15 @@ from typing import Any, Mapping, Sequence
 from Qwen3 import Runner, load_runner
 from Qwen3.errors import ContextOverflowError
 
-from .candidates import Candidate, agreement_groups, preferred, preview, tied
+from .candidates import Candidate, describe, preview, vote
 from .confidence import assess
 from .conversation import Turn, history_prompt
 from .definitions import format_definitions, schema_definitions
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
-from .experts import (ExpertRun, build_messages, call_expert, ground_plan, plain_messages, whole_sentences,
-                      writer_context)
+from .experts import (ExpertCall, ExpertRun, build_messages, call_experts, ground_plan, plain_messages,
+                      whole_sentences, writer_context)
 from .few_shot import ExampleBank, format_examples, load_examples
 from .grounding import Grounding
 from .json_recovery import ExpertOutputError
@@ -236,21 +236,18 @@ class SQLMoEOrchestrator:
         return sql, report
 
     def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, step):
-        """Several sql_writer candidates, checked and executed; the answer their results agree on."""
+        """Several sql_writer candidates, written together, checked and executed; the answer their results agree on."""
         cfg = self.config.experts
-        candidates: list[Candidate] = []
         prompts = cfg.candidate_prompts
-        for k in range(cfg.candidates):
-            if k:
-                step(f"sql_writer (candidate {k + 1})")
-            view = prompts[k % len(prompts)]
-            messages = self._candidate_messages(view, result, plan_output, common)
-            try:
-                writer = self._ask("sql_writer", messages,
-                                   temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,
-                                   sql_block=True if view == "plain" else None)
-            except ExpertOutputError as exc:
-                result.notes.append(f"candidate {k + 1}: {exc}")
+        views = [prompts[k % len(prompts)] for k in range(cfg.candidates)]
+        calls = [ExpertCall(self._candidate_messages(view, result, plan_output, common),
+                            temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,
+                            sql_block=True if view == "plain" else None)
+                 for k, view in enumerate(views)]
+        candidates: list[Candidate] = []
+        for k, (view, writer) in enumerate(zip(views, self._ask_all("sql_writer", calls))):
+            if isinstance(writer, ExpertOutputError):
+                result.notes.append(f"candidate {k + 1}: {writer}")
                 continue
             result.experts.append(writer)
             sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
@@ -268,21 +265,10 @@ class SQLMoEOrchestrator:
             candidates.append(Candidate(report.sql if report.ok else sql, report, rows, view))
         if not candidates:
             raise ExpertOutputError("the sql_writer gave no usable candidate")
-        groups = agreement_groups(candidates)
-        chosen = groups[0][0] if groups else 0
-        top = tied(groups, candidates)
-        by_view = preferred(top, candidates, cfg.tie_break) if len(top) > 1 and cfg.tie_break != "validator" else None
-        if by_view is not None:
-            chosen = by_view
-        elif len(top) > 1:
-            chosen = self._break_tie(result, [g[0] for g in top], candidates, common, step)
-        votes = {i: len(g) for g in groups for i in g}
-        result.candidates = [{"sql": c.sql, "prompt": c.prompt, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
-                              "warnings": sorted({w.stage for w in c.report.warnings}),
-                              "votes": votes.get(i, 0), "chosen": i == chosen} for i, c in enumerate(candidates)]
-        how = f"{votes.get(chosen, 0)} of {len(candidates)} agree" if len(top) == 1 else \
-            f"a tie, went to the {cfg.tie_break} candidate" if by_view is not None else "validator broke a tie"
-        result.notes.append(f"candidate {chosen + 1} of {len(candidates)} chosen ({how})")
+        outcome = vote(candidates, cfg.tie_break)
+        chosen = self._break_tie(result, outcome.tie, candidates, common, step) if outcome.tie else outcome.chosen
+        result.candidates = describe(candidates, chosen, outcome.votes)
+        result.notes.append(f"candidate {chosen + 1} of {len(candidates)} chosen ({outcome.how})")
         best = candidates[chosen]
         return best.sql, best.report
 
@@ -327,16 +313,26 @@ class SQLMoEOrchestrator:
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
              seed: int = 1, sql_block: bool | None = None) -> ExpertRun:
+        [run] = self._ask_all(name, [ExpertCall(messages, temperature, seed, sql_block)])
+        if isinstance(run, ExpertOutputError):
+            raise run
+        return run
+
+    def _ask_all(self, name: str, calls: list[ExpertCall]) -> list[ExpertRun | ExpertOutputError]:
+        """Independent calls to one expert, sent to the runner together. A call's temperature None is the
+        experts' temperature; sql_block None is the sql_writer's configured format."""
         if time.perf_counter() > self._deadline:
             raise OutOfTime(f"the time budget of {self.config.limits.time_budget_s:g} s (limits.time_budget_s) "
                             f"ran out before the {name} could answer")
         e = self.config.experts
-        if sql_block is None:
-            sql_block = name == "sql_writer" and e.sql_writer_format == "sql_block"
-        run = call_expert(self.runner, name, messages, e.json_retries, e.max_new_tokens.get(name, 256),
-                          e.thinking, e.temperature if temperature is None else temperature, seed, sql_block=sql_block)
-        self._on_event("expert", asdict(run))
-        return run
+        calls = [replace(c, temperature=e.temperature if c.temperature is None else c.temperature,
+                         sql_block=(name == "sql_writer" and e.sql_writer_format == "sql_block")
+                         if c.sql_block is None else c.sql_block) for c in calls]
+        runs = call_experts(self.runner, name, calls, e.json_retries, e.max_new_tokens.get(name, 256), e.thinking)
+        for run in runs:
+            if isinstance(run, ExpertRun):
+                self._on_event("expert", asdict(run))
+        return runs
 
     def _adopt_revision(self, result: OrchestrationResult, report: ValidationReport, revised: str) -> ValidationReport:
         """Take the validator expert's rewrite if it checks out better, or - with validator_revises: always -

@@ -100,7 +100,8 @@ def _groups(rows: list[_Row], indices: Sequence[int], phase: str) -> list[list[i
         r = rows[i].request
         limit = r.max_thinking_tokens if phase == "thinking" else r.max_new_tokens
         schema = None if phase == "thinking" else repr(r.json_schema)
-        key = (r.sampling, limit, r.stop if phase == "answer" else (), schema, r.seed)
+        seed = None if r.sampling.greedy else r.seed   # greedy rows draw nothing: their seeds do not matter
+        key = (r.sampling, limit, r.stop if phase == "answer" else (), schema, seed)
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 

@@ -13,8 +13,10 @@ class ScriptedBackend:
     def __init__(self, replies):
         self.replies = [r if isinstance(r, str) else json.dumps(r) for r in replies]
         self.requests = []
+        self.batches = []   # how many requests each generate() call carried
 
     def generate(self, requests, on_delta=None):
+        self.batches.append(len(requests))
         out = []
         for request in requests:
             self.requests.append(request)

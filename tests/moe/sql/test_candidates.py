@@ -3,7 +3,7 @@
 import pytest
 
 from MoE.sql import load_orchestrator, load_orchestrator_config
-from MoE.sql.candidates import Candidate, agreement_groups, preferred, result_signature, tied
+from MoE.sql.candidates import Candidate, agreement_groups, preferred, result_signature, tied, vote
 from MoE.sql.database import QueryResult
 from MoE.sql.experts import split_sql_answer
 from MoE.sql.validator import ValidationReport
@@ -47,6 +47,18 @@ def test_a_tie_can_go_to_a_view():
     assert preferred(top, cands, "direct") is None
 
 
+def test_the_vote_says_who_won_and_why():
+    rows = lambda v: result(["x"], [(v,)])
+    agreeing = [Candidate("a", OK, rows(1)), Candidate("b", OK, rows(2)), Candidate("c", OK, rows(2))]
+    outcome = vote(agreeing, "validator")
+    assert (outcome.chosen, outcome.votes, outcome.tie, outcome.how) == (1, {0: 1, 1: 2, 2: 2}, [], "2 of 3 agree")
+    tie = [Candidate("p", OK, rows(1), "planned"), Candidate("d", OK, rows(2), "direct")]
+    assert vote(tie, "validator").tie == [0, 1]
+    by_view = vote(tie, "direct")
+    assert (by_view.chosen, by_view.tie, by_view.how) == (1, [], "a tie, went to the direct candidate")
+    assert vote(tie, "plain").tie == [0, 1]           # no candidate of that view: the validator decides
+
+
 def test_split_sql_answer():
     assert split_sql_answer("```sql\nSELECT 1;\n```\nCounts.") == ("SELECT 1", "Counts.")
     assert split_sql_answer("Here: SELECT a FROM t; done") == ("SELECT a FROM t", "")
@@ -84,6 +96,8 @@ def test_the_agreeing_candidates_win():
     temperatures = [r.sampling.temperature for r in backend.requests[:3]]
     assert temperatures == [0.0, 0.0, 0.8]  # the first of each prompt (planned, direct) is greedy
     assert [c["prompt"] for c in result.candidates] == ["planned", "direct", "planned"]
+    assert backend.batches == [3, 1]   # the three candidates in one runner call, then the validator
+    assert [r.seed for r in backend.requests[:3]] == [1, 2, 3]
 
 
 PLAN = {"intent": "emails", "tables": ["customers"], "joins": [], "filters": [], "grouping": [], "ordering": [],
@@ -172,7 +186,8 @@ def test_each_candidate_can_be_repaired_before_the_vote(repair_candidates):
     if repair_candidates:  # the repaired first candidate joins the vote
         assert [c["votes"] for c in result.candidates] == [2, 2] and result.notes[-1].endswith("(2 of 2 agree)")
         assert result.repair_reasons[0].startswith("candidate 1: [catalog]") and result.repair_rounds == 1
-        assert "failed these checks" in backend.user_messages()[1] and "unknown column 'no_such_column'" in backend.user_messages()[1]
+        repair = backend.user_messages()[2]    # both candidates are written first (one batch), then repaired
+        assert "failed these checks" in repair and "unknown column 'no_such_column'" in repair
     else:                  # it stays out of the vote
         assert [c["votes"] for c in result.candidates] == [0, 1] and result.repair_rounds == 0
         assert result.candidates[0]["ok"] is False
