@@ -61,6 +61,7 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     thinking_tokens: int = 0
+    reused_prompt_tokens: int = 0   # prompt tokens a prefix cache served instead of computing them
 
     @property
     def total_tokens(self) -> int:

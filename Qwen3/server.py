@@ -81,7 +81,8 @@ def _options(body: ChatCompletionRequest) -> dict[str, Any]:
 def _usage(c: Completion) -> dict[str, Any]:
     return {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens,
             "total_tokens": c.usage.total_tokens,
-            "completion_tokens_details": {"reasoning_tokens": c.usage.thinking_tokens}}
+            "completion_tokens_details": {"reasoning_tokens": c.usage.thinking_tokens},
+            "prompt_tokens_details": {"cached_tokens": c.usage.reused_prompt_tokens}}
 
 
 def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: int = 1 << 20):

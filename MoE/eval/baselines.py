@@ -37,7 +37,7 @@ class PlainMode:
 @dataclass
 class PlainAnswer:
     sql: str
-    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
+    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "reused": 0})
     retries: int = 0
     candidates: list[dict] = field(default_factory=list)   # with samples > 1: each answer's SQL and error
 
@@ -76,6 +76,7 @@ def _ask(runner: Runner, messages, temperature: float, seed: int, max_new_tokens
                              max_new_tokens=max_new_tokens)
     answer.tokens["prompt"] += completion.usage.prompt_tokens
     answer.tokens["completion"] += completion.usage.completion_tokens
+    answer.tokens["reused"] += completion.usage.reused_prompt_tokens
     return split_sql_answer(completion.text)[0], completion.text
 
 

@@ -104,6 +104,7 @@ class ExpertRun:
     prompt_tokens: int
     completion_tokens: int
     errors: tuple[str, ...] = field(default=())
+    reused_prompt_tokens: int = 0    # of prompt_tokens, served by the backend's prefix cache
 
 
 def writer_context(view: str, plan: dict[str, Any] | None, common: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +181,7 @@ def call_experts(runner: Runner, name: str, calls: list[ExpertCall], retries: in
     runs: list[ExpertRun | ExpertOutputError] = []
     for call, answer in zip(calls, first):
         errors: list[str] = []
-        prompt_tokens = completion_tokens = 0
+        prompt_tokens = completion_tokens = reused = 0
         for attempt in range(1, retries + 2):
             output, completion, error = answer if attempt == 1 else \
                 _attempt(runner, name, [call], attempt, max_new_tokens, thinking)[0]
@@ -188,9 +189,10 @@ def call_experts(runner: Runner, name: str, calls: list[ExpertCall], retries: in
             if completion is not None:
                 prompt_tokens += completion.usage.prompt_tokens
                 completion_tokens += completion.usage.completion_tokens
+                reused += completion.usage.reused_prompt_tokens
             if output is not None:
                 runs.append(ExpertRun(name, output, attempt, time.perf_counter() - started, prompt_tokens,
-                                      completion_tokens, tuple(errors)))
+                                      completion_tokens, tuple(errors), reused))
                 break
         else:
             runs.append(ExpertOutputError(f"the {name} expert gave no valid answer after {retries + 1} attempt(s): "

@@ -46,7 +46,8 @@ class OrchestrationResult:
     @property
     def tokens(self) -> dict[str, int]:
         return {"prompt": sum(e.prompt_tokens for e in self.experts),
-                "completion": sum(e.completion_tokens for e in self.experts)}
+                "completion": sum(e.completion_tokens for e in self.experts),
+                "reused": sum(e.reused_prompt_tokens for e in self.experts)}
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report

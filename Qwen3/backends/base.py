@@ -32,6 +32,7 @@ class TextResult:
     finish_reason: Literal["stop", "length"]
     completion_tokens: int
     first_token_s: float | None = None
+    reused_prompt_tokens: int = 0     # prompt tokens taken from a prefix cache
 
 
 class TextGenerator(Protocol):

@@ -214,7 +214,7 @@ class TransformersGenerator:
             text = self.tokenizer.decode(result.tokens, skip_special_tokens=False)
             cut = min((text.find(s) for s in stop if s in text), default=-1)
             texts.append(TextResult(text[:cut] if cut >= 0 else text, "stop" if cut >= 0 else result.finish_reason,
-                                    len(result.tokens), result.first_token_s))
+                                    len(result.tokens), result.first_token_s, result.reused_prompt_tokens))
         return texts
 
     def _finish(self, new_tokens: torch.Tensor, stop: Sequence[str], first_token_s: float | None) -> TextResult:

@@ -112,7 +112,8 @@ class OpenAIBackend:
             text=answer, thinking=reasoning.strip() if reasoning is not None else inline_thinking,
             finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
             usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
-                        int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0))),
+                        int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)),
+                        int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)),
             timings=Timings(total_s=time.perf_counter() - started, first_token_s=first),
             model=data.get("model", self.model_name))
 

@@ -86,7 +86,7 @@ class LlamaCppGenerator:
             started = time.perf_counter()
             first_token_s, pieces, finish, count = None, [], "length", 0
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-            self.keep_cached_prefix(tokens)
+            reused = self.keep_cached_prefix(tokens)
             stream = self.llm.create_completion(
                 prompt=tokens,
                 max_tokens=max_new_tokens, stop=list(stop) or None, stream=True, logits_processor=processors,
@@ -105,7 +105,7 @@ class LlamaCppGenerator:
                 if choice.get("finish_reason"):
                     finish = "length" if choice["finish_reason"] == "length" else "stop"
             text = "".join(pieces)
-            results.append(TextResult(text, finish, self.count_tokens(text) if text else count, first_token_s))
+            results.append(TextResult(text, finish, self.count_tokens(text) if text else count, first_token_s, reused))
         return results
 
     def keep_cached_prefix(self, tokens: list[int]) -> int:

@@ -24,6 +24,7 @@ class _Row:
     thinking: str | None = None
     thinking_tokens: int = 0
     first_token_s: float | None = None
+    reused_prompt_tokens: int | None = None   # from the thinking phase, which starts from the prompt
 
 
 class LocalChatBackend:
@@ -61,7 +62,9 @@ class LocalChatBackend:
                 text=answer.text.strip(),
                 thinking=row.thinking,
                 finish_reason=answer.finish_reason,
-                usage=Usage(prompt_tokens[i], row.thinking_tokens + answer.completion_tokens, row.thinking_tokens),
+                usage=Usage(prompt_tokens[i], row.thinking_tokens + answer.completion_tokens, row.thinking_tokens,
+                            min(prompt_tokens[i], row.reused_prompt_tokens if row.reused_prompt_tokens is not None
+                                else answer.reused_prompt_tokens)),
                 timings=Timings(total_s=total_s, first_token_s=first),
                 model=self.model_name,
             ))
@@ -80,6 +83,7 @@ class LocalChatBackend:
             row.thinking = _strip_open_tag(result.text)
             row.thinking_tokens = result.completion_tokens
             row.first_token_s = result.first_token_s
+            row.reused_prompt_tokens = result.reused_prompt_tokens
 
     def _answer(self, rows: list[_Row], group: list[int], on_delta: DeltaCallback | None) -> dict[int, TextResult]:
         first = rows[group[0]].request

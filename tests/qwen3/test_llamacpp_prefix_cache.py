@@ -79,3 +79,16 @@ def test_a_request_answers_the_same_after_different_requests():
         runner.chat("Say hello.", temperature=0, max_new_tokens=8)
         after_other = runner.chat(question, temperature=0, max_new_tokens=24).text
     assert alone == after_one == after_other
+
+
+def test_the_usage_says_how_many_prompt_tokens_the_cache_served():
+    require_offline_model(SMALL.split(":")[1])
+    with load_runner(settings("exact")) as runner:
+        first = runner.chat(f"Schema: {SCHEMA}\nWrite SQL for: count the rows of t2.", temperature=0, max_new_tokens=8)
+        second = runner.chat(f"Schema: {SCHEMA}\nWrite SQL for: the names in t7.", temperature=0, max_new_tokens=8)
+        unrelated = runner.chat("Say hello.", temperature=0, max_new_tokens=8)
+    assert first.usage.reused_prompt_tokens == 0
+    # the shared schema, in whole 32-token chunks, short of where the two questions part
+    assert 0 < second.usage.reused_prompt_tokens <= second.usage.prompt_tokens - 5
+    assert second.usage.reused_prompt_tokens % 32 == 0
+    assert unrelated.usage.reused_prompt_tokens < 32   # only the chat template's opening can be shared

@@ -167,3 +167,12 @@ def test_the_engine_is_on_only_where_it_has_run(setting, device, wanted, noted):
     assert use is wanted and (note is not None) is noted
     if noted:
         assert "benchmarks/decode.py" in note and "transformers.engine: on" in note
+
+
+def test_the_engine_reports_the_prompt_tokens_its_prefix_cache_served(tiny_config):
+    system = {"role": "system", "content": "You write SQL for this schema: " + "CREATE TABLE t (x INT); " * 8}
+    with load_runner(dict(tiny_config, transformers={"engine": "on"})) as runner:
+        first = runner.chat([system, {"role": "user", "content": "How many rows?"}], temperature=0, max_new_tokens=4)
+        second = runner.chat([system, {"role": "user", "content": "Which x is largest?"}], temperature=0, max_new_tokens=4)
+    assert first.usage.reused_prompt_tokens == 0
+    assert 20 < second.usage.reused_prompt_tokens < second.usage.prompt_tokens   # the system message, not the question
