@@ -63,9 +63,9 @@ class RoleBackend:
             self.prompts.append(user)
             question = user.rsplit("Question: ", 1)[-1].split("\n", 1)[0]
             sql = next((s for key, s in ANSWERS.items() if key in question), "SELECT COUNT(*) FROM orders")
-            if user.startswith("Role: validator"):
+            if "\n\nRole: validator." in user:
                 text = json.dumps({"verdict": "keep", "revised_sql": "", "explanation": "Answers the question."})
-            elif user.startswith("Role: planner"):
+            elif "\n\nRole: planner." in user:
                 text = json.dumps({"intent": question, "tables": [], "joins": [], "filters": [], "grouping": [],
                                    "ordering": [], "steps": []})
             else:

@@ -52,8 +52,9 @@ CONTRACTS: dict[str, dict[str, Any]] = {
     },
 }
 
-# Every expert shares the same system message (the schema), so a local backend that keeps its KV
-# cache between calls (llama.cpp does) prefills the schema once for all three experts.
+# Every expert prompt of a question starts with the same block - this system message (rules, schema), then
+# the examples, the question and what belongs to it - and puts its role after it, so a prefix cache (the
+# decode engine's, llama.cpp's, vLLM's) computes that block once for all the experts (build_messages).
 SHARED_SYSTEM = ("You are one expert in a text-to-SQL team working on a {dialect} database. Use only the tables "
                  "and columns of this schema, and only the tables the question needs; join tables along their "
                  "foreign keys.\n\nSchema:\n{schema}")
@@ -63,11 +64,11 @@ SQL_BLOCK_ANSWER = "Answer with the SQL in one ```sql code block, then at most o
 
 ROLE = {
     "planner": (
-        "Role: planner. Plan the query for the question below, without writing SQL: the intent, the tables, "
+        "Role: planner. Plan the query for the question above, without writing SQL: the intent, the tables, "
         "the join conditions (table.column = table.column, along foreign keys), the filters the question "
         "states (invent none), the grouping, the ordering, and a few short steps. Answer with one JSON object."),
     "sql_writer": (
-        "Role: SQL writer. Write one {dialect} query that answers the question below. Select only the columns "
+        "Role: SQL writer. Write one {dialect} query that answers the question above. Select only the columns "
         "it asks for, use only the tables it needs, add no condition it does not ask for, and use {dialect} "
         "functions for dates and text. {answer}"),
     "validator": (
@@ -77,7 +78,7 @@ ROLE = {
         "\"revise\" with a corrected {dialect} SELECT. Answer with one JSON object."),
     "tie_break": (
         "Role: validator. The SQL writer gave candidate queries that pass every check but return different "
-        "results. Choose the candidate that answers the question below exactly (right columns, filters, "
+        "results. Choose the candidate that answers the question above exactly (right columns, filters, "
         "grouping, ordering). Answer with one JSON object: the candidate's number and a short reason."),
 }
 
@@ -118,11 +119,13 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
                    checks: str = "", values: str = "", examples: str = "",
                    candidates: list[str] | None = None, sql_block: bool = False,
                    advice: str = "", history: str = "", definitions: str = "") -> list[dict[str, str]]:
+    """One expert's prompt: the question's shared block first (the same for every expert, so it is cached),
+    then this expert's role and its own material (advice, candidates, plan, SQL, feedback)."""
     dialect_name = display_name(dialect)
     system = SHARED_SYSTEM.format(dialect=dialect_name, schema=schema_prompt)
     answer = SQL_BLOCK_ANSWER if sql_block else JSON_ANSWER
-    parts = [ROLE[name].format(dialect=dialect_name, checks=checks or "none", answer=answer)]
-    if examples and name == "sql_writer":
+    parts = []
+    if examples:
         parts.append("Examples of questions and SQL on this database:\n\n" + examples)
     if history:
         parts.append(history)
@@ -131,11 +134,12 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
         parts.append(f"Constraints from the user: {extra_context}")
     if definitions:
         parts.append(definitions)
-    if advice:
-        parts.append(advice)
     if values:
         parts.append("Values the question mentions, as the database spells them, and the columns that hold "
                      "them (filter only the column the question means):\n" + values)
+    parts.append(ROLE[name].format(dialect=dialect_name, checks=checks or "none", answer=answer))
+    if advice:
+        parts.append(advice)
     if candidates:
         parts.append("\n\n".join(f"Candidate {i}:\n{c}" for i, c in enumerate(candidates, 1)))
     if plan:

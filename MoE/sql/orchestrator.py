@@ -138,10 +138,9 @@ class SQLMoEOrchestrator:
         cfg, dialect = self.config, self.config.dialect
         common = dict(dialect=dialect, schema_prompt=result.linked.catalog.to_prompt(dialect), question=result.question,
                       extra_context=result.extra_context, values=format_values(result.values), history=history,
-                      definitions=format_definitions(result.definitions))
+                      definitions=format_definitions(result.definitions), examples=format_examples(examples))
         result.examples = len(examples)
-        common_writer = dict(common, examples=format_examples(examples),
-                             sql_block=cfg.experts.sql_writer_format == "sql_block",
+        common_writer = dict(common, sql_block=cfg.experts.sql_writer_format == "sql_block",
                              advice=SEVERAL_MEASURES_ADVICE if result.plan.several_measures else "")
         plan_output = None
         if "planner" in result.plan.experts:
@@ -277,7 +276,7 @@ class SQLMoEOrchestrator:
         step("validator (tie-break)")
         shown = [f"{compact_sql(candidates[i].sql, self.config.dialect)}\nResult: {preview(candidates[i].result)}"
                  for i in options]
-        messages = build_messages("tie_break", **dict(common, examples="", sql_block=False, advice=""), candidates=shown)
+        messages = build_messages("tie_break", **dict(common, sql_block=False, advice=""), candidates=shown)
         try:
             judge = self._ask("tie_break", messages)
         except ExpertOutputError as exc:

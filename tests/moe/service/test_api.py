@@ -54,7 +54,7 @@ def test_a_follow_up_is_asked_with_the_turn_before(service):
     first = ask(url, question=ORDERS_BY_STATUS).json()
     second = ask(url, question="only the cancelled ones", conversation_id=first["conversation_id"]).json()
     assert second["history"] == [ORDERS_BY_STATUS] and second["conversation_id"] == first["conversation_id"]
-    writer_prompt = [p for p in orchestrator.runner.backend.prompts if p.startswith("Role: SQL writer")][-1]
+    writer_prompt = [p for p in orchestrator.runner.backend.prompts if "Role: SQL writer" in p][-1]
     assert "Earlier in this conversation" in writer_prompt and first["sql"].split()[0] in writer_prompt
     assert " ".join(first["sql"].split()) in writer_prompt
     fresh = ask(url, question=ORDERS_BY_STATUS).json()
@@ -136,7 +136,7 @@ def test_an_approved_pair_teaches_the_next_question(service):
     assert again["stored"] == "duplicate"
     assert [json.loads(line)["sql"] for line in store.examples_file.read_text().splitlines()] == [pair["sql"]]
     ask(url, question="What is the revenue for each country?")
-    writer_prompt = [p for p in orchestrator.runner.backend.prompts if p.startswith("Role: SQL writer")][-1]
+    writer_prompt = [p for p in orchestrator.runner.backend.prompts if "Role: SQL writer" in p][-1]
     assert "Examples of questions and SQL" in writer_prompt and pair["sql"] in writer_prompt
 
 

@@ -163,7 +163,7 @@ def test_validator_failure_keeps_the_checked_sql():
 def test_result_serialises_with_timings_and_tokens():
     orch, _ = orchestrator({"sql": GOOD, "notes": ""}, KEEP)
     data = json.loads(json.dumps(orch.run("Orders per customer", execute=True).to_dict()))
-    assert data["ok"] and data["tokens"] == {"prompt": 200, "completion": 40}
+    assert data["ok"] and data["tokens"] == {"prompt": 200, "completion": 40, "reused": 0}
     assert data["checks"]["passed"][-1] == "dry_run" and data["rows"]["columns"] == ["full_name", "orders"]
     assert {e["name"] for e in data["experts"]} == {"sql_writer", "validator"}
     assert all(e["seconds"] >= 0 for e in data["experts"]) and data["schema"]["columns_total"] == 41
