@@ -1,8 +1,9 @@
 """An OpenAI-compatible HTTP server over any runner backend: `python -m Qwen3.server --config ...`.
 
 Endpoints: GET /v1/models, POST /v1/chat/completions (with "stream": true as server-sent events).
-Thinking goes out as `reasoning_content`, the vLLM convention. A local model answers one request
-at a time (a lock serialises them); the HTTP backend's client side batches by concurrency instead.
+Thinking goes out as `reasoning_content`, the vLLM convention. Requests that arrive together are
+answered in one batch (batching.py: up to --max-batch, gathered for --batch-window-ms), which the decode
+engine decodes together; a streaming request has the model to itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .batching import RequestBatcher
 from .cli_support import claim_port, one_line_errors, port_number
 from .completion import Completion
 from .errors import ContextOverflowError, RunnerError, StructuredOutputError
@@ -85,13 +87,16 @@ def _usage(c: Completion) -> dict[str, Any]:
             "prompt_tokens_details": {"cached_tokens": c.usage.reused_prompt_tokens}}
 
 
-def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: int = 1 << 20):
+def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: int = 1 << 20,
+               max_batch: int = 8, batch_window_s: float = 0.005):
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
 
     app = FastAPI(title="Qwen3 runner", version="1")
     lock = threading.Lock()
+    app.state.batcher = batcher = RequestBatcher(runner, lock, max_batch, batch_window_s)
+    app.router.on_shutdown.append(batcher.close)
     model_id = runner.model_name
 
     def error(status: int, message: str, kind: str = "invalid_request_error", code: str | None = None) -> JSONResponse:
@@ -130,7 +135,7 @@ def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: in
         messages = [m.as_chat() for m in body.messages]
         try:
             options = _options(body)
-            runner.request(messages, **options)  # validate before any streaming starts
+            request = runner.request(messages, **options)  # validated before any streaming starts
         except (RunnerError, ValueError) as exc:
             return error(400, str(exc))
         created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -138,8 +143,7 @@ def create_app(runner: Runner, api_key: str | None = None, max_request_bytes: in
             return StreamingResponse(_events(runner, lock, messages, options, cid, created, model_id),
                                      media_type="text/event-stream")
         try:
-            with lock:
-                c = runner.chat(messages, **options)
+            c = batcher.answer(request)
         except StructuredOutputError as exc:
             return error(422, str(exc), "structured_output_error")
         except ContextOverflowError as exc:
@@ -193,6 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key-env", default=None,
                         help="name of an environment variable holding the bearer token clients must send")
     parser.add_argument("--max-request-bytes", type=int, default=1 << 20)
+    parser.add_argument("--max-batch", type=int, default=8, help="requests answered together at most (default 8)")
+    parser.add_argument("--batch-window-ms", type=float, default=5.0,
+                        help="how long the first waiting request waits for others to join its batch (default 5)")
     args = parser.parse_args(argv)
     with one_line_errors(PROGRAM):
         try:
@@ -206,7 +213,10 @@ def main(argv: list[str] | None = None) -> None:
                 raise RunnerError(f"--api-key-env {args.api_key_env}: that environment variable is empty")
         listening = claim_port(args.host, args.port)   # a port in use fails now (exit 5), before the model loads
         runner = load_runner(args.config)
-        app = create_app(runner, api_key=api_key, max_request_bytes=args.max_request_bytes)
+        if args.max_batch < 1 or args.batch_window_ms < 0:
+            raise RunnerError("--max-batch must be at least 1 and --batch-window-ms at least 0")
+        app = create_app(runner, api_key=api_key, max_request_bytes=args.max_request_bytes,
+                         max_batch=args.max_batch, batch_window_s=args.batch_window_ms / 1000)
         host, port = listening.getsockname()[:2]
         print(f"{PROGRAM}: serving {runner.model_name} on http://{host}:{port}/v1", flush=True)
         try:

@@ -1,0 +1,64 @@
+"""The server's request batcher on the tiny random Qwen3 with the decode engine: requests that arrive
+together are decoded as one batch and answered as they would be alone."""
+
+import threading
+
+import pytest
+
+from Qwen3 import load_runner
+from Qwen3.batching import RequestBatcher
+from Qwen3.errors import ContextOverflowError
+
+
+@pytest.fixture(scope="module")
+def engine_runner(tiny_config):
+    with load_runner(dict(tiny_config, transformers={"engine": "on"})) as runner:
+        yield runner
+
+
+def answer_together(batcher, requests):
+    results = [None] * len(requests)
+
+    def ask(i):
+        try:
+            results[i] = batcher.answer(requests[i])
+        except Exception as exc:   # noqa: BLE001 - the test looks at which error
+            results[i] = exc
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_requests_that_arrive_together_are_one_batch_with_the_same_answers(engine_runner):
+    prompts = ["one", "two two", "three three three"]
+    requests = [engine_runner.request(p, temperature=0, max_new_tokens=12) for p in prompts]
+    batcher = RequestBatcher(engine_runner, threading.Lock(), max_batch=8, window_s=0.5)
+    try:
+        together = answer_together(batcher, requests)
+    finally:
+        batcher.close()
+    assert batcher.batches == [3]
+    assert [c.text for c in together] == [engine_runner.chat(p, temperature=0, max_new_tokens=12).text for p in prompts]
+
+
+def test_max_batch_splits_and_a_failing_request_fails_alone(engine_runner):
+    too_long = engine_runner.request("one two " * 1900, max_new_tokens=4)   # past the tiny model's 4,096 positions
+    fine = [engine_runner.request(p, temperature=0, max_new_tokens=4) for p in ("a", "b c", "d e f")]
+    batcher = RequestBatcher(engine_runner, threading.Lock(), max_batch=2, window_s=0.5)
+    try:
+        results = answer_together(batcher, [*fine, too_long])
+    finally:
+        batcher.close()
+    assert sorted(batcher.batches) == [2, 2]
+    assert isinstance(results[3], ContextOverflowError)
+    assert all(r.text == engine_runner.chat(p, temperature=0, max_new_tokens=4).text
+               for r, p in zip(results[:3], ("a", "b c", "d e f")))
+
+
+def test_bad_settings_are_refused(engine_runner):
+    with pytest.raises(ValueError, match="max_batch must be at least 1"):
+        RequestBatcher(engine_runner, threading.Lock(), max_batch=0)
