@@ -1,0 +1,193 @@
+"""Question latency, side by side: single-shot, MoE x1 and MoE x3 on the same seeded Spider questions.
+
+    python benchmarks/latency.py --backend llamacpp        # (a) llama.cpp, the packaged 1.5B model (the default runner)
+    python benchmarks/latency.py --backend transformers    # (b) transformers + the decode engine on the CPU ('.[gguf]')
+    python benchmarks/latency.py --backend server          # (c) the OpenAI-compatible backend against
+                                                           #     python -m Qwen3.server over (b), which batches
+    python benchmarks/latency.py --overhead                # the orchestrator's own work, no model
+
+Per mode: wall seconds per question (p50, p95), prompt tokens per question and the share a prefix cache
+served, EX. Every mode answers the same questions (a seeded sample stratified by database, --questions);
+answers go to benchmarks/results/latency_<backend>.jsonl (resumable, as `python -m MoE.eval`).
+`--overhead` answers the questions with a model that replays the gold SQL at once (control flow
+only), so each question's time is the orchestrator's own: linking, value grounding, checks, dry runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from MoE.eval.benchmark import BenchmarkSettings, database_config, run_benchmark  # noqa: E402
+from MoE.eval.spider import load_spider  # noqa: E402
+from MoE.sql.config import load_orchestrator_config  # noqa: E402
+from MoE.sql.orchestrator import SQLMoEOrchestrator  # noqa: E402
+from Qwen3 import Runner, load_config, load_runner  # noqa: E402
+from Qwen3.completion import Completion, Timings, Usage  # noqa: E402
+
+CONFIG = ROOT / "MoE" / "sql_moe_orchestrator_config.yaml"
+MODES = ("single_shot", "moe", "moe_x3")
+
+
+def runner_settings(backend: str) -> dict:
+    """The shipped runner, on the backend asked for."""
+    settings = load_orchestrator_config(CONFIG).runner_config().model_dump()
+    if backend == "transformers":
+        settings.update(backend="transformers",
+                        transformers=dict(settings["transformers"], engine="on", device="cpu", dtype="float32"))
+    return settings
+
+
+class LocalServer:
+    """python -m Qwen3.server on a free loopback port, for the OpenAI-compatible backend to call."""
+
+    def __init__(self, settings: dict):
+        self.config = Path(tempfile.mkdtemp()) / "runner.yaml"
+        self.config.write_text(yaml.safe_dump(settings))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.process = subprocess.Popen([sys.executable, "-m", "Qwen3.server", "--config", str(self.config),
+                                         "--port", str(self.port)], cwd=ROOT)
+
+    def wait(self, timeout_s: float = 600) -> str:
+        import httpx
+
+        url, deadline = f"http://127.0.0.1:{self.port}/v1", time.time() + timeout_s
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit("the server exited before it answered")
+            try:
+                httpx.get(f"{url}/models", timeout=1)
+                return url
+            except httpx.HTTPError:
+                time.sleep(1)
+        raise SystemExit("the server did not come up")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def percentile(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
+
+
+def table(records: list[dict], backend: str) -> list[str]:
+    rows = []
+    for mode in MODES:
+        mine = [r for r in records if r["mode"] == mode]
+        if not mine:
+            continue
+        seconds = [r["seconds"] for r in mine]
+        prompt = sum(r["tokens"]["prompt"] for r in mine)
+        reused = sum(r["tokens"].get("reused", 0) for r in mine)
+        ex = 100 * sum(bool(r["match"]) for r in mine) / len(mine)
+        rows.append(f"| {backend} | {mode.replace('_', '-')} | {len(mine)} | {percentile(seconds, 50):.1f} | "
+                    f"{percentile(seconds, 95):.1f} | {prompt / len(mine):,.0f} | {reused / max(prompt, 1):.0%} | {ex:.1f} |")
+    p50 = {m: percentile([r["seconds"] for r in records if r["mode"] == m], 50) for m in MODES}
+    if p50["single_shot"] == p50["single_shot"] and p50["moe_x3"] == p50["moe_x3"]:
+        rows.append(f"| {backend} | MoE x3 / single-shot, p50 | | {p50['moe_x3'] / p50['single_shot']:.2f} | | | | |")
+    return rows
+
+
+class GoldReplay:
+    """A model that answers at once: the planner an empty plan, the sql_writer the gold SQL, the validator
+    "keep". Control flow only - the time left is the orchestrator's own."""
+
+    model_name, supports_json_schema = "gold-replay", True
+
+    def __init__(self, gold: dict[str, str]):
+        self.gold = gold
+
+    def generate(self, requests, on_delta=None):
+        out = []
+        for request in requests:
+            user = request.messages[-1].content
+            question = user.split("Question: ", 1)[-1].split("\n", 1)[0]
+            if "\n\nRole: validator." in user:
+                text = json.dumps({"explanation": "Answers it.", "verdict": "keep", "revised_sql": ""})
+            elif "\n\nRole: planner." in user:
+                text = json.dumps({k: [] for k in ("tables", "joins", "filters", "grouping", "ordering", "steps")}
+                                  | {"intent": question})
+            else:
+                text = f"```sql\n{self.gold.get(question, 'SELECT 1')}\n```"
+            out.append(Completion(text=text, thinking=None, finish_reason="stop", usage=Usage(0, 0), timings=Timings(0.0)))
+        return out
+
+    def close(self):
+        pass
+
+
+def overhead(dataset, questions) -> list[str]:
+    runner = Runner(load_config({"generation": {"thinking": False}}), backend=GoldReplay({q.question: q.gold for q in questions}))
+    base, seconds, orchestrators = load_orchestrator_config(CONFIG), [], {}
+    for q in questions:
+        if q.db_id not in orchestrators:   # start-up (schema reading, value index) is not per question
+            config = database_config(base, dataset.ddl(q.db_id), dataset.database_path(q.db_id))
+            orchestrators[q.db_id] = SQLMoEOrchestrator(config, runner)
+        started = time.perf_counter()
+        orchestrators[q.db_id].run(q.question, extra_context=q.evidence)
+        seconds.append(time.perf_counter() - started)
+    for orchestrator in orchestrators.values():
+        orchestrator.database.close()
+    return [f"Orchestrator's own work per question (gold SQL replayed, no model), {len(seconds)} questions: "
+            f"p50 {1000 * percentile(seconds, 50):.0f} ms, p95 {1000 * percentile(seconds, 95):.0f} ms, "
+            f"max {1000 * max(seconds):.0f} ms."]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["llamacpp", "transformers", "server"], default="llamacpp")
+    parser.add_argument("--overhead", action="store_true", help="only the orchestrator's own work (no model)")
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "spider"))
+    parser.add_argument("--questions", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--output", help="answers (JSONL; default benchmarks/results/latency_<backend>.jsonl)")
+    args = parser.parse_args()
+    dataset = load_spider(args.data)
+    questions = dataset.sample(args.questions, args.seed)
+    print(f"Command: `python benchmarks/latency.py {' '.join(sys.argv[1:])}`  ")
+    print(f"Machine: {os.cpu_count()} cores ({platform.machine()}), Python {platform.python_version()}; "
+          f"{time.strftime('%Y-%m-%d')}\n")
+    if args.overhead:
+        print("\n".join(overhead(dataset, questions)))
+        return
+    output = Path(args.output or ROOT / "benchmarks" / "results" / f"latency_{args.backend}.jsonl")
+    settings = BenchmarkSettings(config=CONFIG, output=output, modes=tuple(args.modes))
+    server = None
+    if args.backend == "server":
+        local = runner_settings("transformers")
+        server = LocalServer(local)
+        runner = load_runner({"backend": "openai", "model": local["model"], "generation": local["generation"],
+                              "openai": {"base_url": server.wait(), "api_key_env": None, "concurrency": 4}})
+    else:
+        runner = load_runner(runner_settings(args.backend))
+    try:
+        records = run_benchmark(dataset, questions, settings, runner=runner)
+    finally:
+        runner.close()
+        if server is not None:
+            server.close()
+    print("| backend | mode | questions | p50 s | p95 s | prompt tokens / question | served by a prefix cache | EX |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(table(records, args.backend)))
+
+
+if __name__ == "__main__":
+    main()
