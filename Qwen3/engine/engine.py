@@ -5,8 +5,11 @@
 
 A batch is left-padded into one StaticKVCache. Prompt tokens already seen (a shared schema and
 system prompt) are copied from the PrefixCache rather than computed. Each decode step - forward,
-presence penalty, sampling - stays on the device; on CUDA it is captured once as a CUDA graph and
-replayed. The host looks at the new tokens every `sync_every` steps to stream them and check for the
+presence penalty, sampling - stays on the device; on CUDA it is captured as a CUDA graph and replayed.
+Caches, step buffers and graphs are kept per shape (batch, cache length; a few shapes, least recently
+used dropped), so later calls of the same shape reuse them instead of allocating and capturing again.
+A graph is reused only where it draws from no seeded generator (greedy, or unseeded sampling); a
+seeded call captures its own. The host looks at the new tokens every `sync_every` steps to stream them and check for the
 end-of-turn token; rows that end early keep decoding junk until the whole batch is done, which is
 cheaper than reshaping the batch. A logits hook (JSON grammar masks) needs the host at every step
 and turns the graph off.
@@ -15,6 +18,7 @@ and turns the graph off.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
@@ -37,6 +41,7 @@ class EngineSettings:
     prefill_chunk: int = 1024     # prompt tokens per prefill pass (bounds the attention scores' memory)
     length_bucket: int = 256      # cache lengths are rounded up to a multiple, so graphs get reused
     cuda_graphs: bool = True
+    kept_shapes: int = 4          # (batch, cache length) shapes whose cache and graphs are kept for reuse
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class DecodeEngine:
         self.settings = settings
         self.prefixes = PrefixCache(settings.prefix_cache_mb * 2**20) if settings.prefix_cache_mb else None
         self.device = self.forward.device
+        self._shapes: OrderedDict[tuple[int, int], _Shape] = OrderedDict()
 
     @torch.inference_mode()
     def generate(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams, max_new_tokens: int,
@@ -67,7 +73,8 @@ class DecodeEngine:
         started = time.perf_counter()
         batch, longest = len(prompts), max(len(p) for p in prompts)
         bucket = self.settings.length_bucket
-        cache = self._cache(batch, -(-(longest + max_new_tokens) // bucket) * bucket)
+        shape = self._shape(batch, -(-(longest + max_new_tokens) // bucket) * bucket)
+        cache = shape.cache
         cache.starts.copy_(torch.tensor([longest - len(p) for p in prompts]))
         tokens = torch.zeros(batch, longest, dtype=torch.long)
         for row, prompt in enumerate(prompts):
@@ -81,7 +88,7 @@ class DecodeEngine:
         if seed is not None:
             generator = torch.Generator(device=self.device)
             generator.manual_seed(seed)
-        state = _StepState.start(batch, self.forward.vocab_size, max_new_tokens, self.device)
+        state = shape.state(max_new_tokens, self.forward.vocab_size)
         if logits_hook is not None:
             logits = logits_hook(tokens[:, -1:], logits)
         state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty), sampling, generator), 0)
@@ -89,7 +96,7 @@ class DecodeEngine:
             torch.cuda.synchronize(self.device)  # once per call: the first token's time is real
         first_token_s = time.perf_counter() - started
 
-        step = self._step_fn(cache, sampling, generator, state, hooked=logits_hook is not None)
+        step = self._step_fn(shape, sampling, generator, state, hooked=logits_hook is not None)
         watcher = _StopWatcher(batch, self.end_token_ids, on_tokens, stopped)
         for i in range(1, max_new_tokens):
             if logits_hook is not None:
@@ -106,8 +113,16 @@ class DecodeEngine:
             watcher.update(state.generated)
         return [Generation(tokens, reason, first_token_s, r) for (tokens, reason), r in zip(watcher.results(), reused)]
 
-    def _cache(self, batch: int, max_len: int) -> StaticKVCache:
-        return self.forward.allocate(batch, max_len)
+    def _shape(self, batch: int, max_len: int) -> "_Shape":
+        """The cache (and step buffers, graphs) of this shape, kept from an earlier call or new."""
+        key = (batch, max_len)
+        if key in self._shapes:
+            self._shapes.move_to_end(key)
+        else:
+            self._shapes[key] = _Shape(self.forward.allocate(batch, max_len))
+            while len(self._shapes) > max(1, self.settings.kept_shapes):
+                self._shapes.popitem(last=False)
+        return self._shapes[key]
 
     def _reuse_prefixes(self, prompts, cache: StaticKVCache, longest: int) -> list[int]:
         reused = []
@@ -136,8 +151,10 @@ class DecodeEngine:
             start = longest - len(prompt)
             self.prefixes.add(tuple(prompt), cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
 
-    def _step_fn(self, cache: StaticKVCache, sampling: SamplingParams, generator, state: "_StepState",
+    def _step_fn(self, shape: "_Shape", sampling: SamplingParams, generator, state: "_StepState",
                  hooked: bool) -> Callable[[int, int], None]:
+        cache = shape.cache
+
         def eager(slot: int, index: int) -> None:
             logits = self.forward(state.last[:, None], torch.tensor([slot], device=self.device), cache)[:, -1]
             state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty),
@@ -145,8 +162,31 @@ class DecodeEngine:
 
         if hooked or self.device.type != "cuda" or not self.settings.cuda_graphs:
             return eager
-        captured = _CapturedStep(self.forward, cache, sampling, generator, state)
-        return captured.replay
+        if generator is not None:   # a graph holds its generator's state: a seeded call captures its own
+            return _CapturedStep(self.forward, cache, sampling, generator, state).replay
+        key = (state.generated.shape[1], sampling)
+        if key not in shape.graphs:
+            shape.graphs[key] = _CapturedStep(self.forward, cache, sampling, None, state)
+        return shape.graphs[key].replay
+
+
+class _Shape:
+    """What calls of one (batch, cache length) shape share: the cache, step buffers per max_new_tokens,
+    and the captured decode steps per (max_new_tokens, sampling)."""
+
+    def __init__(self, cache: StaticKVCache):
+        self.cache = cache
+        self.states: dict[int, _StepState] = {}
+        self.graphs: dict[tuple, _CapturedStep] = {}
+
+    def state(self, max_new_tokens: int, vocab: int) -> "_StepState":
+        """Zeroed step buffers (the same tensors each call, as a captured graph needs)."""
+        if max_new_tokens not in self.states:
+            self.states[max_new_tokens] = _StepState.start(self.cache.batch, vocab, max_new_tokens, self.cache.keys.device)
+        state = self.states[max_new_tokens]
+        for buffer in (state.generated, state.last, state.seen):
+            buffer.zero_()
+        return state
 
 
 @dataclass

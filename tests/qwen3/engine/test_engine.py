@@ -120,3 +120,35 @@ def test_models_the_engine_cannot_run_are_refused():
 def test_an_empty_prompt_is_an_error(lively_model):
     with pytest.raises(ValueError, match="at least one token"):
         DecodeEngine(lively_model[0], end_token_ids=[]).generate([[]], GREEDY, max_new_tokens=4)
+
+
+def test_a_shape_kept_from_an_earlier_call_gives_the_same_tokens(lively_model, encode):
+    """The second call of a shape reuses the first's cache and buffers (their junk is never read)."""
+    model, tokenizer = lively_model
+    engine = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0, kept_shapes=2))
+    first = engine.generate([encode(p) for p in PROMPTS[:2]], GREEDY, max_new_tokens=24)
+    cache = engine._shapes[(2, 256)].cache
+    second = engine.generate([encode(p) for p in (PROMPTS[2], PROMPTS[1])], GREEDY, max_new_tokens=24)
+    assert engine._shapes[(2, 256)].cache is cache                      # the same tensors, no new allocation
+    assert [g.tokens for g in second] == reference(model, tokenizer, [PROMPTS[2], PROMPTS[1]], 24)
+    assert [g.tokens for g in first] != [g.tokens for g in second]
+    engine.generate([encode("a")], GREEDY, max_new_tokens=4)
+    engine.generate([encode("a")] * 3, GREEDY, max_new_tokens=4)
+    assert list(engine._shapes) == [(1, 256), (3, 256)]                # at most kept_shapes, least recent dropped
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_a_cuda_graph_is_captured_once_per_shape_and_reused(lively_model, encode):
+    model, tokenizer = lively_model
+    engine = DecodeEngine(model.to("cuda"), end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0))
+    try:
+        runs = [engine.generate([encode(p) for p in prompts], GREEDY, max_new_tokens=24)
+                for prompts in (PROMPTS[:2], PROMPTS[1:3], PROMPTS[:2])]
+        graphs = engine._shapes[(2, 256)].graphs
+        assert len(graphs) == 1                                          # captured by the first call only
+        assert [g.tokens for g in runs[0]] == [g.tokens for g in runs[2]]
+        eager = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0, cuda_graphs=False))
+        assert [g.tokens for g in runs[1]] == [g.tokens for g in eager.generate([encode(p) for p in PROMPTS[1:3]],
+                                                                                GREEDY, max_new_tokens=24)]
+    finally:
+        model.to("cpu")
