@@ -1,6 +1,6 @@
 """The one-command forecasting path (Forecaster) on ETT and on a daily series shaped like a user's.
 
-    python benchmarks/forecast.py --datasets ETTh1 ETTm1 --horizons 96 192 336 720 --epochs 5 --daily
+    python benchmarks/forecast.py --datasets ETTh1 ETTm1 --horizons 96 192 336 720 --epochs 5 --batch-size 896 --daily
     python benchmarks/forecast.py --datasets --daily          # only the daily series (seconds)
 
 ETT: the seven channels as seven series of one long file (channel-independent, as the experts are), the
@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="*", default=["ETTh1", "ETTm1"])
     parser.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=ForecastConfig.batch_size,
+                        help="ETT's training batch, in windows of one series (896 = benchmarks/ett.py's 128 windows of "
+                             "7 channels; the Forecaster's default suits short user series)")
     parser.add_argument("--daily", action="store_true", help="also the daily OT series (horizon 28)")
     args = parser.parse_args()
     data = Path(args.data)
@@ -83,7 +86,7 @@ def main() -> None:
         frame = ett_long(data / f"{name}.csv", PROTOCOL_ROWS[name])
         for horizon in args.horizons:
             config = ForecastConfig(horizon=horizon, seq_len=96, split=(0.6, 0.2, 0.2), epochs=args.epochs,
-                                    max_test_windows=10**9, progress=False)
+                                    batch_size=args.batch_size, max_test_windows=10**9, progress=False)
             print("\n".join(run(name, frame, config, "channel")), flush=True)
     if args.daily:
         config = ForecastConfig(horizon=28, epochs=args.epochs, progress=False)
