@@ -36,9 +36,14 @@ class TextResult:
 
 
 class TextGenerator(Protocol):
-    """A local model that continues raw prompts; LocalChatBackend builds Qwen3 chat on top of it."""
+    """A local model that continues raw prompts; LocalChatBackend builds Qwen3 chat on top of it.
+
+    `samplings` and `seeds` hold one entry per prompt. A generator with `mixed_sampling` True answers
+    rows that differ in them in one call, each row as it would alone; otherwise LocalChatBackend only
+    puts rows with the same sampling and seed in one call."""
 
     model_name: str
+    mixed_sampling: bool
 
     def render(self, request: ChatRequest) -> str:
         ...
@@ -46,8 +51,8 @@ class TextGenerator(Protocol):
     def count_tokens(self, text: str) -> int:
         ...
 
-    def generate_text(self, prompts: Sequence[str], sampling: SamplingParams, max_new_tokens: int,
-                      stop: Sequence[str], json_schema: dict | None, seed: int | None,
+    def generate_text(self, prompts: Sequence[str], samplings: Sequence[SamplingParams], max_new_tokens: int,
+                      stop: Sequence[str], json_schema: dict | None, seeds: Sequence[int | None],
                       on_text: Callable[[int, str], None] | None) -> list[TextResult]:
         ...
 

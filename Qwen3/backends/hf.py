@@ -148,21 +148,30 @@ class TransformersGenerator:
                 self.tokenizer, n_vocab=self.model.config.vocab_size, eos_token=self.end_token_ids[0])
         return self._lltokenizer
 
+    @property
+    def mixed_sampling(self) -> bool:
+        """The decode engine samples each row with its own settings; generate() takes one set per call."""
+        return self.engine is not None
+
     @torch.inference_mode()
-    def generate_text(self, prompts: Sequence[str], sampling: SamplingParams, max_new_tokens: int,
-                      stop: Sequence[str], json_schema: dict | None, seed: int | None,
+    def generate_text(self, prompts: Sequence[str], samplings: Sequence[SamplingParams], max_new_tokens: int,
+                      stop: Sequence[str], json_schema: dict | None, seeds: Sequence[int | None],
                       on_text: Callable[[int, str], None] | None) -> list[TextResult]:
         results: list[TextResult] = []
         size = self.config.transformers.batch_size
         for start in range(0, len(prompts), size):
             chunk_cb = None if on_text is None else (lambda row, text, _s=start: on_text(_s + row, text))
-            results += self._generate_batch(list(prompts[start:start + size]), sampling, max_new_tokens,
-                                            stop, json_schema, seed, chunk_cb)
+            end = start + size
+            results += self._generate_batch(list(prompts[start:end]), list(samplings[start:end]), max_new_tokens,
+                                            stop, json_schema, list(seeds[start:end]), chunk_cb)
         return results
 
-    def _generate_batch(self, prompts, sampling, max_new_tokens, stop, json_schema, seed, on_text):
+    def _generate_batch(self, prompts, samplings, max_new_tokens, stop, json_schema, seeds, on_text):
         if self.engine is not None:
-            return self._engine_batch(prompts, sampling, max_new_tokens, stop, json_schema, seed, on_text)
+            return self._engine_batch(prompts, samplings, max_new_tokens, stop, json_schema, seeds, on_text)
+        if len(set(samplings)) > 1 or len({None if s.greedy else seed for s, seed in zip(samplings, seeds)}) > 1:
+            raise ValueError("generate() takes one sampling setting and seed per call (LocalChatBackend groups rows)")
+        sampling, seed = samplings[0], seeds[0]
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
@@ -193,7 +202,7 @@ class TransformersGenerator:
         first_token_s = None if clock.first is None else clock.first - started
         return [self._finish(row[prompt_len:], stop, first_token_s) for row in output]
 
-    def _engine_batch(self, prompts, sampling, max_new_tokens, stop, json_schema, seed, on_text):
+    def _engine_batch(self, prompts, samplings, max_new_tokens, stop, json_schema, seeds, on_text):
         ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         hook = None
         if json_schema is not None:
@@ -205,7 +214,7 @@ class TransformersGenerator:
             def stopped(tokens: list[int]) -> bool:  # decode only the tail a stop string could end in
                 tail = self.tokenizer.decode(tokens[-(max(map(len, stop)) + 8):], skip_special_tokens=False)
                 return any(s in tail for s in stop)
-        results = self.engine.generate(ids, sampling, max_new_tokens, seed=seed, logits_hook=hook,
+        results = self.engine.generate(ids, samplings, max_new_tokens, seed=seeds, logits_hook=hook,
                                        on_tokens=None if streamer is None else streamer.add, stopped=stopped)
         if streamer is not None:
             streamer.end()

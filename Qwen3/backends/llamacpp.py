@@ -40,6 +40,8 @@ def resolve_gguf_path(config):
 
 
 class LlamaCppGenerator:
+    mixed_sampling = True   # rows are answered one by one, each with its own settings
+
     def __init__(self, config):
         try:
             from llama_cpp import Llama
@@ -76,12 +78,12 @@ class LlamaCppGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def generate_text(self, prompts: Sequence[str], sampling: SamplingParams, max_new_tokens: int,
-                      stop: Sequence[str], json_schema: dict | None, seed: int | None,
+    def generate_text(self, prompts: Sequence[str], samplings: Sequence[SamplingParams], max_new_tokens: int,
+                      stop: Sequence[str], json_schema: dict | None, seeds: Sequence[int | None],
                       on_text: Callable[[int, str], None] | None) -> list[TextResult]:
         grammar = compile_json_grammar(json_schema) if json_schema else None
         results = []
-        for row, prompt in enumerate(prompts):
+        for row, (prompt, sampling, seed) in enumerate(zip(prompts, samplings, seeds)):
             processors = [self._json_processor(grammar)] if grammar else None
             started = time.perf_counter()
             first_token_s, pieces, finish, count = None, [], "length", 0

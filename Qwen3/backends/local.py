@@ -46,11 +46,12 @@ class LocalChatBackend:
                 max(prompt_tokens), window)
 
         thinking_rows = [i for i, row in enumerate(rows) if row.request.enable_thinking]
-        for group in _groups(rows, thinking_rows, phase="thinking"):
+        mixed = self.generator.mixed_sampling
+        for group in _groups(rows, thinking_rows, "thinking", mixed):
             self._think(rows, group, on_delta)
 
         answers: dict[int, TextResult] = {}
-        for group in _groups(rows, range(len(rows)), phase="answer"):
+        for group in _groups(rows, range(len(rows)), "answer", mixed):
             answers.update(self._answer(rows, group, on_delta))
 
         total_s = time.perf_counter() - started
@@ -73,8 +74,8 @@ class LocalChatBackend:
     def _think(self, rows: list[_Row], group: list[int], on_delta: DeltaCallback | None) -> None:
         first = rows[group[0]].request
         results = self.generator.generate_text(
-            [rows[i].prompt for i in group], first.sampling, first.max_thinking_tokens,
-            stop=[THINK_CLOSE], json_schema=None, seed=first.seed,
+            [rows[i].prompt for i in group], [rows[i].request.sampling for i in group], first.max_thinking_tokens,
+            stop=[THINK_CLOSE], json_schema=None, seeds=[rows[i].request.seed for i in group],
             on_text=_relay(group, "thinking", on_delta, strip_prefix=THINK_OPEN))
         for i, result in zip(group, results):
             row = rows[i]
@@ -88,24 +89,26 @@ class LocalChatBackend:
     def _answer(self, rows: list[_Row], group: list[int], on_delta: DeltaCallback | None) -> dict[int, TextResult]:
         first = rows[group[0]].request
         results = self.generator.generate_text(
-            [rows[i].prompt for i in group], first.sampling, first.max_new_tokens,
+            [rows[i].prompt for i in group], [rows[i].request.sampling for i in group], first.max_new_tokens,
             stop=list(first.stop), json_schema=dict(first.json_schema) if first.json_schema else None,
-            seed=first.seed, on_text=_relay(group, "answer", on_delta))
+            seeds=[rows[i].request.seed for i in group], on_text=_relay(group, "answer", on_delta))
         return dict(zip(group, results))
 
     def close(self) -> None:
         self.generator.close()
 
 
-def _groups(rows: list[_Row], indices: Sequence[int], phase: str) -> list[list[int]]:
-    """Rows that can share one batched generate call: same sampling, limits, stops and schema."""
+def _groups(rows: list[_Row], indices: Sequence[int], phase: str, mixed_sampling: bool) -> list[list[int]]:
+    """Rows that can share one batched generate call: same limits, stops and schema - and, unless the
+    generator mixes them, the same sampling and seed."""
     groups: dict[tuple, list[int]] = {}
     for i in indices:
         r = rows[i].request
         limit = r.max_thinking_tokens if phase == "thinking" else r.max_new_tokens
         schema = None if phase == "thinking" else repr(r.json_schema)
         seed = None if r.sampling.greedy else r.seed   # greedy rows draw nothing: their seeds do not matter
-        key = (r.sampling, limit, r.stop if phase == "answer" else (), schema, seed)
+        sampling = () if mixed_sampling else (r.sampling, seed)
+        key = (limit, r.stop if phase == "answer" else (), schema, sampling)
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 

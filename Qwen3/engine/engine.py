@@ -27,7 +27,7 @@ import torch
 from ..completion import SamplingParams
 from .forward import Qwen3Forward
 from .kv_cache import PrefixCache, StaticKVCache
-from .sampling import apply_presence_penalty, choose
+from .sampling import RowSampler
 
 # (last tokens (batch, 1), logits (batch, vocab)) -> logits; e.g. Qwen3.structured.JsonLogitsProcessor
 LogitsHook = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -62,11 +62,12 @@ class DecodeEngine:
         self._shapes: OrderedDict[tuple[int, int], _Shape] = OrderedDict()
 
     @torch.inference_mode()
-    def generate(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams, max_new_tokens: int,
-                 seed: int | None = None, logits_hook: LogitsHook | None = None,
-                 on_tokens: TokenCallback | None = None,
+    def generate(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams | Sequence[SamplingParams],
+                 max_new_tokens: int, seed: int | None | Sequence[int | None] = None,
+                 logits_hook: LogitsHook | None = None, on_tokens: TokenCallback | None = None,
                  stopped: Callable[[list[int]], bool] | None = None) -> list[Generation]:
-        """Continue every prompt (token ids) by up to max_new_tokens. `on_tokens(row, ids)` streams each
+        """Continue every prompt (token ids) by up to max_new_tokens. `sampling` and `seed` are for every
+        row, or one per row (a row then samples what it would alone). `on_tokens(row, ids)` streams each
         row's new tokens; `stopped(ids)` may end a row early (stop strings), checked as tokens arrive."""
         if not prompts or any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
@@ -84,26 +85,23 @@ class DecodeEngine:
         logits = self._prefill(tokens, cache, longest - max(len(p) - r for p, r in zip(prompts, reused)), longest)
         self._remember(prompts, cache, longest)
 
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device)
-            generator.manual_seed(seed)
+        sampler = RowSampler(sampling if isinstance(sampling, Sequence) else [sampling] * batch,
+                             seed if isinstance(seed, Sequence) else [seed] * batch, self.device)
         state = shape.state(max_new_tokens, self.forward.vocab_size)
         if logits_hook is not None:
             logits = logits_hook(tokens[:, -1:], logits)
-        state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty), sampling, generator), 0)
+        state.accept(sampler(logits, state.seen), 0)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)  # once per call: the first token's time is real
         first_token_s = time.perf_counter() - started
 
-        step = self._step_fn(shape, sampling, generator, state, hooked=logits_hook is not None)
+        step = self._step_fn(shape, sampler, state, hooked=logits_hook is not None)
         watcher = _StopWatcher(batch, self.end_token_ids, on_tokens, stopped)
         for i in range(1, max_new_tokens):
             if logits_hook is not None:
                 logits = self.forward(state.last[:, None], torch.tensor([longest + i - 1], device=self.device), cache)
                 logits = logits_hook(state.last[:, None], logits[:, -1])
-                state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty),
-                                    sampling, generator), i)
+                state.accept(sampler(logits, state.seen), i)
             else:
                 step(longest + i - 1, i)
             if (i + 1) % self.settings.sync_every == 0 or logits_hook is not None:
@@ -151,22 +149,21 @@ class DecodeEngine:
             start = longest - len(prompt)
             self.prefixes.add(tuple(prompt), cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
 
-    def _step_fn(self, shape: "_Shape", sampling: SamplingParams, generator, state: "_StepState",
+    def _step_fn(self, shape: "_Shape", sampler: RowSampler, state: "_StepState",
                  hooked: bool) -> Callable[[int, int], None]:
         cache = shape.cache
 
         def eager(slot: int, index: int) -> None:
             logits = self.forward(state.last[:, None], torch.tensor([slot], device=self.device), cache)[:, -1]
-            state.accept(choose(apply_presence_penalty(logits, state.seen, sampling.presence_penalty),
-                                sampling, generator), index)
+            state.accept(sampler(logits, state.seen), index)
 
         if hooked or self.device.type != "cuda" or not self.settings.cuda_graphs:
             return eager
-        if generator is not None:   # a graph holds its generator's state: a seeded call captures its own
-            return _CapturedStep(self.forward, cache, sampling, generator, state).replay
-        key = (state.generated.shape[1], sampling)
+        if sampler.seeded:   # a graph holds its generators' state: a seeded call captures its own
+            return _CapturedStep(self.forward, cache, sampler, state).replay
+        key = (state.generated.shape[1], sampler.samplings)
         if key not in shape.graphs:
-            shape.graphs[key] = _CapturedStep(self.forward, cache, sampling, None, state)
+            shape.graphs[key] = _CapturedStep(self.forward, cache, sampler, state)
         return shape.graphs[key].replay
 
 
@@ -215,16 +212,14 @@ class _StepState:
 class _CapturedStep:
     """One decode step captured as a CUDA graph; replay() sets the slot and output index, then replays."""
 
-    def __init__(self, forward: Qwen3Forward, cache: StaticKVCache, sampling: SamplingParams, generator,
-                 state: _StepState):
+    def __init__(self, forward: Qwen3Forward, cache: StaticKVCache, sampler: RowSampler, state: _StepState):
         device = forward.device
         self.slot = torch.zeros(1, dtype=torch.long, device=device)
         self.index = torch.zeros(1, dtype=torch.long, device=device)
 
         def body() -> None:
             logits = forward(state.last[:, None], self.slot, cache)[:, -1]
-            logits = apply_presence_penalty(logits, state.seen, sampling.presence_penalty)
-            state.accept(choose(logits, sampling, generator), self.index)
+            state.accept(sampler(logits, state.seen), self.index)
 
         # Warm-up and capture run the body on the real buffers, at the cache's last slot: the junk written
         # there is overwritten before any query can see it (the mask is causal); the step state is restored.
@@ -236,8 +231,9 @@ class _CapturedStep:
             body()
         torch.cuda.current_stream().wait_stream(stream)
         self.graph = torch.cuda.CUDAGraph()
-        if generator is not None:
-            self.graph.register_generator_state(generator)
+        for generator in sampler.generators:
+            if generator is not None:
+                self.graph.register_generator_state(generator)
         with torch.cuda.graph(self.graph):
             body()
         for buffer, copy in zip((state.generated, state.last, state.seen), saved):

@@ -7,6 +7,8 @@ so a seeded engine samples from the same distribution as generate() with the sam
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 
 from ..completion import SamplingParams
@@ -45,3 +47,32 @@ def choose(logits: torch.Tensor, sampling: SamplingParams, generator: torch.Gene
     # host synchronisation on CUDA.
     noise = torch.empty_like(probs).exponential_(1.0, generator=generator)
     return (probs / noise).argmax(dim=-1)
+
+
+class RowSampler:
+    """Next tokens for a batch whose rows may sample differently: each row its own settings and seed.
+
+    Rows that share their settings and seed are sampled together, as one batch (one generator draws for
+    all of them); otherwise each row draws from its own generator, so a row samples what it would alone."""
+
+    def __init__(self, samplings: Sequence[SamplingParams], seeds: Sequence[int | None], device: torch.device):
+        if len(samplings) != len(seeds):
+            raise ValueError("one sampling setting and one seed per row")
+        self.samplings = tuple(samplings)
+        self.uniform = len(set(self.samplings)) == 1 and len(set(seeds)) == 1
+        rows = zip(self.samplings[:1], seeds[:1]) if self.uniform else zip(self.samplings, seeds)
+        generators = [None if seed is None or sampling.greedy else torch.Generator(device=device).manual_seed(seed)
+                      for sampling, seed in rows]   # a greedy row draws nothing
+        self.generators: list[torch.Generator | None] = generators
+
+    @property
+    def seeded(self) -> bool:
+        return any(g is not None for g in self.generators)
+
+    def __call__(self, logits: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+        """(batch,) tokens from (batch, vocab) logits and the rows' generated-token masks."""
+        if self.uniform:
+            sampling = self.samplings[0]
+            return choose(apply_presence_penalty(logits, seen, sampling.presence_penalty), sampling, self.generators[0])
+        return torch.cat([choose(apply_presence_penalty(logits[i:i + 1], seen[i:i + 1], s.presence_penalty), s, g)
+                          for i, (s, g) in enumerate(zip(self.samplings, self.generators))])

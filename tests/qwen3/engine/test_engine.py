@@ -152,3 +152,15 @@ def test_a_cuda_graph_is_captured_once_per_shape_and_reused(lively_model, encode
                                                                                 GREEDY, max_new_tokens=24)]
     finally:
         model.to("cpu")
+
+
+def test_rows_with_their_own_sampling_and_seed_sample_as_they_would_alone(lively_model, encode):
+    model, _ = lively_model
+    engine = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0))
+    hot, warm = SamplingParams(temperature=1.0, top_p=1.0, top_k=0), SamplingParams(temperature=0.7, top_p=0.9, top_k=0)
+    rows = [(PROMPTS[0], GREEDY, 1), (PROMPTS[1], hot, 7), (PROMPTS[2], warm, 9), (PROMPTS[1], hot, 8)]
+    together = engine.generate([encode(p) for p, _, _ in rows], [s for _, s, _ in rows], max_new_tokens=16,
+                               seed=[seed for _, _, seed in rows])
+    alone = [engine.generate([encode(p)], s, max_new_tokens=16, seed=seed)[0] for p, s, seed in rows]
+    assert [g.tokens for g in together] == [g.tokens for g in alone]
+    assert together[1].tokens != together[3].tokens        # same prompt and settings, another seed
