@@ -28,10 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seq-len", type=int, help="input window (default: 4 seasons or 4 horizons, at most 96)")
     parser.add_argument("--split", default="0.7,0.1,0.2", help="train,validation,test fractions (default 0.7,0.1,0.2)")
-    parser.add_argument("--intervals", default="conformal", choices=("conformal", "quantile", "cqr"),
-                        help="conformal (default): the point forecast +- its validation errors; quantile: the "
-                             "pinball-trained quantile head; cqr: the head corrected on validation (all three "
-                             "are in backtest.md)")
+    parser.add_argument("--intervals", default="quantile", choices=("conformal", "quantile", "cqr"),
+                        help="quantile (default): the pinball-trained quantile head; conformal: the point forecast "
+                             "+- its validation errors; cqr: the head corrected on validation (all three are in "
+                             "backtest.md)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--seed", type=int, default=0)
     return parser

@@ -50,8 +50,8 @@ def test_the_split_is_by_fraction_in_time(fitted):
 def test_the_backtest_has_every_baseline_on_the_same_windows(fitted):
     report = fitted.backtest()
     names = [row["method"] for row in report.rows]
-    assert names[:6] == [f"experts (this model), {kind} intervals" for kind in
-                         ("conformal", "quantile head (pinball)", "quantile head + conformal (CQR)")] + \
+    assert names[:6] == [f"experts (this model), {kind} intervals" for kind in   # the forecaster's kind first
+                         ("quantile head (pinball)", "conformal", "quantile head + conformal (CQR)")] + \
         ["repeat last", "seasonal naive (season 7)", "linear (DLinear-style)"]
     assert names[6].startswith("AutoETS (statsforecast, fitted per series)")
     assert all(0 < row["coverage"][0.8] <= row["coverage"][0.95] for row in report.rows if "coverage" in row)
@@ -82,8 +82,8 @@ def test_intervals_cover_as_promised_on_known_noise():
 
 
 def test_the_interval_kind_chosen_is_the_one_predicted(fitted):
-    quantile = Forecaster(ForecastConfig(horizon=14, intervals="quantile", **FAST)).fit(daily(), target="sales")
-    conformal, head = fitted.predict(), quantile.predict()
+    conformal = Forecaster(ForecastConfig(horizon=14, intervals="conformal", **FAST)).fit(daily(), target="sales")
+    conformal, head = conformal.predict(), fitted.predict()
     pd.testing.assert_series_equal(conformal["forecast"], head["forecast"])   # same seed, same point forecast
     # conformal bands are symmetric around the forecast; the head's need not be
     assert np.allclose(conformal["hi_80"] - conformal["forecast"], conformal["forecast"] - conformal["lo_80"])
