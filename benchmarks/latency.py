@@ -16,7 +16,7 @@ only), so each question's time is the orchestrator's own: linking, value groundi
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
 import platform
 import socket
@@ -31,13 +31,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from MoE.eval.benchmark import BenchmarkSettings, database_config, run_benchmark  # noqa: E402
 from MoE.eval.spider import load_spider  # noqa: E402
 from MoE.sql.config import load_orchestrator_config  # noqa: E402
 from MoE.sql.orchestrator import SQLMoEOrchestrator  # noqa: E402
 from Qwen3 import Runner, load_config, load_runner  # noqa: E402
-from Qwen3.completion import Completion, Timings, Usage  # noqa: E402
+from service_load import RoleBackend  # noqa: E402  (benchmarks/: the role-scripted model)
 
 CONFIG = ROOT / "MoE" / "sql_moe_orchestrator_config.yaml"
 MODES = ("single_shot", "moe", "moe_x3")
@@ -100,41 +101,14 @@ def table(records: list[dict], backend: str) -> list[str]:
         rows.append(f"| {backend} | {mode.replace('_', '-')} | {len(mine)} | {percentile(seconds, 50):.1f} | "
                     f"{percentile(seconds, 95):.1f} | {prompt / len(mine):,.0f} | {reused / max(prompt, 1):.0%} | {ex:.1f} |")
     p50 = {m: percentile([r["seconds"] for r in records if r["mode"] == m], 50) for m in MODES}
-    if p50["single_shot"] == p50["single_shot"] and p50["moe_x3"] == p50["moe_x3"]:
+    if not (math.isnan(p50["single_shot"]) or math.isnan(p50["moe_x3"])):
         rows.append(f"| {backend} | MoE x3 / single-shot, p50 | | {p50['moe_x3'] / p50['single_shot']:.2f} | | | | |")
     return rows
 
 
-class GoldReplay:
-    """A model that answers at once: the planner an empty plan, the sql_writer the gold SQL, the validator
-    "keep". Control flow only - the time left is the orchestrator's own."""
-
-    model_name, supports_json_schema = "gold-replay", True
-
-    def __init__(self, gold: dict[str, str]):
-        self.gold = gold
-
-    def generate(self, requests, on_delta=None):
-        out = []
-        for request in requests:
-            user = request.messages[-1].content
-            question = user.split("Question: ", 1)[-1].split("\n", 1)[0]
-            if "\n\nRole: validator." in user:
-                text = json.dumps({"explanation": "Answers it.", "verdict": "keep", "revised_sql": ""})
-            elif "\n\nRole: planner." in user:
-                text = json.dumps({k: [] for k in ("tables", "joins", "filters", "grouping", "ordering", "steps")}
-                                  | {"intent": question})
-            else:
-                text = f"```sql\n{self.gold.get(question, 'SELECT 1')}\n```"
-            out.append(Completion(text=text, thinking=None, finish_reason="stop", usage=Usage(0, 0), timings=Timings(0.0)))
-        return out
-
-    def close(self):
-        pass
-
-
 def overhead(dataset, questions) -> list[str]:
-    runner = Runner(load_config({"generation": {"thinking": False}}), backend=GoldReplay({q.question: q.gold for q in questions}))
+    gold = RoleBackend(delay_s=0, answers={q.question: q.gold for q in questions}, default="SELECT 1")
+    runner = Runner(load_config({"generation": {"thinking": False}}), backend=gold)
     base, seconds, orchestrators = load_orchestrator_config(CONFIG), [], {}
     for q in questions:
         if q.db_id not in orchestrators:   # start-up (schema reading, value index) is not per question

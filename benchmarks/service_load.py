@@ -49,8 +49,10 @@ class RoleBackend:
     model_name = "scripted-by-role"
     supports_json_schema = True
 
-    def __init__(self, delay_s: float = 0.05):
-        self.delay_s = delay_s
+    def __init__(self, delay_s: float = 0.05, answers: dict[str, str] | None = None,
+                 default: str = "SELECT COUNT(*) FROM orders"):
+        """`answers`: the SQL for a question (its exact text, else a phrase in it); default ANSWERS."""
+        self.delay_s, self.answers, self.default = delay_s, ANSWERS if answers is None else answers, default
         self.calls = 0
         self.prompts: deque[str] = deque(maxlen=50)   # the last user messages, for tests to read
 
@@ -58,18 +60,20 @@ class RoleBackend:
         out = []
         for request in requests:
             self.calls += 1
-            time.sleep(self.delay_s)
+            if self.delay_s:
+                time.sleep(self.delay_s)
             user = request.messages[-1].content
             self.prompts.append(user)
             question = user.rsplit("Question: ", 1)[-1].split("\n", 1)[0]
-            sql = next((s for key, s in ANSWERS.items() if key in question), "SELECT COUNT(*) FROM orders")
+            sql = self.answers.get(question) or next((s for key, s in self.answers.items() if key in question),
+                                                     self.default)
             if "\n\nRole: validator." in user:
                 text = json.dumps({"verdict": "keep", "revised_sql": "", "explanation": "Answers the question."})
             elif "\n\nRole: planner." in user:
                 text = json.dumps({"intent": question, "tables": [], "joins": [], "filters": [], "grouping": [],
                                    "ordering": [], "steps": []})
             else:
-                text = json.dumps({"sql": sql, "notes": ""})
+                text = json.dumps({"sql": sql, "notes": ""}) if request.json_schema else f"```sql\n{sql}\n```"
             out.append(Completion(text=text, thinking=None, finish_reason="stop", usage=Usage(100, 20),
                                   timings=Timings(self.delay_s)))
         return out
