@@ -107,6 +107,27 @@ def table(records: list[dict], backend: str) -> list[str]:
     return rows
 
 
+def breakdown(records: list[dict], backend: str) -> list[str]:
+    """Mean seconds and generated tokens per question by expert. The sql_writer's column is the rest of
+    the question's time (its calls, batched or not, with the checks and dry runs between them)."""
+    rows = []
+    for mode in MODES[1:]:
+        mine = [r for r in records if r["mode"] == mode and "experts" in r]
+        if not mine:
+            continue
+        cells = []
+        for name in ("planner", "validator", "tie_break"):
+            runs = [e for r in mine for e in r["experts"] if e["name"] == name]
+            cells.append(f"{sum(e['seconds'] for e in runs) / len(mine):.1f} s, "
+                         f"{sum(e['completion'] for e in runs) / len(mine):.0f} tok")
+        others = sum(e["seconds"] for r in mine for e in r["experts"] if e["name"] != "sql_writer")
+        written = sum(e["completion"] for r in mine for e in r["experts"] if e["name"] == "sql_writer")
+        rest = (sum(r["seconds"] for r in mine) - others) / len(mine)
+        rows.append(f"| {backend} | {mode.replace('_', '-')} | {cells[0]} | {rest:.1f} s, {written / len(mine):.0f} tok | "
+                    f"{cells[1]} | {cells[2]} |")
+    return rows
+
+
 def overhead(dataset, questions) -> list[str]:
     gold = RoleBackend(delay_s=0, answers={q.question: q.gold for q in questions}, default="SELECT 1")
     runner = Runner(load_config({"generation": {"thinking": False}}), backend=gold)
@@ -168,6 +189,11 @@ def main() -> None:
     print("| backend | mode | questions | p50 s | p95 s | prompt tokens / question | served by a prefix cache | EX |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(table(records, args.backend)))
+    if rows := breakdown(records, args.backend):
+        print("\nWhere a question's time goes (mean per question; seconds and generated tokens):\n")
+        print("| backend | mode | planner | sql_writer (with checks) | validator | tie-break |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
             orchestrators: dict[tuple[str, str], SQLMoEOrchestrator], timeout_s: float) -> dict[str, Any]:
     started = time.perf_counter()
     db_path = dataset.database_path(q.db_id)
-    rounds, notes, error, candidates, confidence, repairs = 0, [], None, [], None, []
+    rounds, notes, error, candidates, confidence, repairs, experts = 0, [], None, [], None, [], []
     if (plain := plain_mode(mode)) is not None:
         answer = plain_answer(runner, plain, dataset.ddl(q.db_id), q.question, db_path, q.evidence, timeout_s=timeout_s)
         sql, tokens, rounds, candidates = answer.sql, answer.tokens, answer.retries, answer.candidates
@@ -166,12 +166,16 @@ def _answer(mode: str, q: Question, dataset: SpiderDataset, base: OrchestratorCo
         sql, tokens, rounds, notes, error = result.sql, result.tokens, result.repair_rounds, result.notes, result.error
         candidates, repairs = result.candidates, result.repair_reasons
         confidence = result.confidence.level if result.confidence is not None else None
+        experts = [{"name": e.name, "seconds": round(e.seconds, 2), "completion": e.completion_tokens}
+                   for e in result.experts]
     seconds = time.perf_counter() - started
     match, exec_error = execution_match(db_path, q.gold, sql, timeout_s)
     record = {"mode": mode, "index": q.index, "db_id": q.db_id, "hardness": q.hardness, "question": q.question,
               "gold": q.gold, "prediction": sql, "match": match, "error": error or exec_error, "rounds": rounds,
               "notes": notes, "tokens": tokens, "seconds": round(seconds, 2), "confidence": confidence,
               "repairs": repairs}
+    if experts:  # where the time went: each expert call (a batch's calls each count from the batch's start)
+        record["experts"] = experts
     if candidates:  # each candidate scored too: how often selection missed a right answer it had
         record["candidates"] = [dict(c, match=execution_match(db_path, q.gold, c["sql"], timeout_s)[0])
                                 for c in candidates]

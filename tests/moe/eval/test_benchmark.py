@@ -51,6 +51,8 @@ def test_both_modes_are_scored_and_resumed(dataset, tmp_path):
         block("SELECT kind FROM animals WHERE age > 2"), KEEP)        # q1 MoE: right
     records = run_benchmark(dataset, list(dataset.questions)[:1], settings, runner=runner)
     assert [(r["mode"], r["match"]) for r in records] == [("single_shot", True), ("moe", True)]
+    assert "experts" not in records[0]  # the plain prompt has no experts
+    assert [e["name"] for e in records[1]["experts"]] == ["sql_writer", "validator"]
     records = run_benchmark(dataset, list(dataset.questions), settings, runner=runner)  # q0 comes from the file
     assert len(backend.requests) == 6 and len(out.read_text().splitlines()) == 4
     summary = summarise(records)
