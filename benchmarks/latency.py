@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--model", help="another model than the shipped runner's (e.g. offline:qwen2.5-coder-0.5b)")
-    parser.add_argument("--output", help="answers (JSONL; default benchmarks/results/latency_<backend>.jsonl)")
+    parser.add_argument("--output", help="answers (JSONL; default benchmarks/results/latency_<backend>[_<model>].jsonl)")
     args = parser.parse_args()
     dataset = load_spider(args.data)
     questions = dataset.sample(args.questions, args.seed)
