@@ -3,8 +3,10 @@
     python benchmarks/ablations.py --config benchmarks/configs/shipped_one_thread.yaml --shards 2 [--sample 150]
     python benchmarks/ablations.py --summarise
 
-Runs `python -m MoE.eval` for each variant below, `--shards` processes at a time (one per core, each
-with a one-thread runner), into benchmarks/results/ablation_<variant>_<K>.jsonl (resumable), then prints
+Runs `python -m MoE.eval` for each variant and mode below, `--shards` processes at a time (one per core,
+each with a one-thread runner), into benchmarks/results/ablation_<variant>_<mode>_<K>.jsonl (resumable),
+one mode over all its questions before the next, so that no mode finds its schema prompt already in the
+prefix cache because another mode just sent it for the same question. Then it prints
 the merged table: EX, tokens and seconds per question, and each mode's paired gain over plain_x3.
 """
 
@@ -18,26 +20,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
-# label -> (modes, --set overrides); the first two are the baselines and the shipped pipeline
+# label -> (modes, --set overrides): the baselines, the shipped pipeline, then the ablations, cheapest first
+# (a partial run stops with the most answered)
 VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "baselines": (("single_shot", "plain_retry", "plain_x3", "plain_retry_x3"), ()),
     "shipped": (("moe", "moe_x3"), ()),
-    "always_plan": (("moe_x3",), ("router.always_plan=true",)),
-    "never_plan": (("moe_x3",), ("router.plan_threshold=99",)),
-    "no_linking": (("moe_x3",), ("linking.enabled=false",)),
-    "no_values": (("moe_x3",), ("values.enabled=false",)),
     "no_validator": (("moe_x3",), ("experts.validator_expert=false",)),
+    "never_plan": (("moe_x3",), ("router.plan_threshold=99",)),
     "no_few_shot": (("moe_x3",), ("few_shot.count=0",)),
+    "no_values": (("moe_x3",), ("values.enabled=false",)),
+    "no_linking": (("moe_x3",), ("linking.enabled=false",)),
+    "always_plan": (("moe_x3",), ("router.always_plan=true",)),
 }
 
 
 def commands(args) -> list[list[str]]:
     runs = []
     for label, (modes, overrides) in VARIANTS.items():
-        for k in range(args.shards):
+        for mode, k in ((mode, k) for mode in modes for k in range(args.shards)):
             command = [sys.executable, "-m", "MoE.eval", "--data", args.data, "--config", args.config,
-                       "--modes", *modes, "--shard", f"{k}/{args.shards}",
-                       "--output", str(RESULTS / f"ablation_{label}_{k}.jsonl")]
+                       "--modes", mode, "--shard", f"{k}/{args.shards}",
+                       "--output", str(RESULTS / f"ablation_{label}_{mode}_{k}.jsonl")]
             if args.sample:
                 command += ["--sample", str(args.sample), "--seed", str(args.seed)]
             for item in overrides:
@@ -59,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.summarise:
         runs = commands(args)
-        for start in range(0, len(runs), args.shards):   # the shards of one variant run side by side
+        for start in range(0, len(runs), args.shards):   # the shards of one mode run side by side
             batch = [subprocess.Popen(c, cwd=ROOT) for c in runs[start:start + args.shards]]
             if any(p.wait() for p in batch):
                 sys.exit("a run failed; rerun the same command to resume")

@@ -96,18 +96,34 @@ def rank_columns(question: str, catalog: Catalog, embedder: Embedder | None = No
         texts = [f"{t.name} {' '.join(tokens(c.name, keep_stop_words=True))}: {_description(c.comment)}"
                  for t, c in columns]
         scores = [s + embedding_weight * sim for s, sim in zip(scores, embedder.similarities(question, texts))]
-    named = _named_identifiers(question)
+    boosted = _named_columns(question, columns)
     ranked = []
     for (t, c), score in zip(columns, scores):
-        if c.name.lower() in named or " ".join(tokens(c.name, keep_stop_words=True)) in named:
-            score += 100.0
-        ranked.append((score, t.key, c.name.lower()))
+        ranked.append((score + 100.0 * ((t.key, c.name.lower()) in boosted), t.key, c.name.lower()))
     return sorted(ranked, key=lambda r: (-r[0], r[1], r[2]))
 
 
 def _description(comment: str) -> str:
     """A column comment without machine statistics ("Stats: 0% null ...")."""
     return re.split(r"\bStats:", comment, maxsplit=1)[0]
+
+
+def _named_columns(question: str, columns: list[tuple[Table, object]]) -> set[tuple[str, str]]:
+    """(table, column) pairs the question names outright. A name that several tables share where it is
+    a foreign key elsewhere (`raceId`) names the table that owns it, not every table that joins to it;
+    the joining copies come along as key columns of whatever tables are kept."""
+    named = _named_identifiers(question)
+    matches: dict[str, list[tuple[str, str, bool]]] = {}
+    for t, c in columns:
+        spelled = c.name.lower()
+        if spelled in named or " ".join(tokens(c.name, keep_stop_words=True)) in named:
+            is_foreign = any(spelled in (k.lower() for k in fk.columns) for fk in t.foreign_keys)
+            matches.setdefault(spelled, []).append((t.key, spelled, is_foreign))
+    boosted = set()
+    for found in matches.values():
+        owners = [(t, c) for t, c, is_foreign in found if not is_foreign]
+        boosted |= set(owners) if owners else {(t, c) for t, c, _ in found}
+    return boosted
 
 
 def _named_identifiers(question: str) -> set[str]:

@@ -1,7 +1,7 @@
 import pytest
 
 from MoE.sql.catalog import parse_ddl
-from MoE.sql.linking import link_schema, words
+from MoE.sql.linking import link_schema, rank_columns, words
 from MoE.sql.router import route, several_measures
 
 
@@ -47,6 +47,29 @@ def test_router_threshold_and_forcing(catalog):
 def test_ddl_without_keys_still_links():
     catalog = parse_ddl("CREATE TABLE a (x INT); CREATE TABLE b (y INT);")
     assert {t.name for t in link_schema("x values", catalog, full_schema_max_columns=0).catalog.tables} == {"a"}
+
+
+HUB = parse_ddl("""
+CREATE TABLE races (race_id INT PRIMARY KEY, name TEXT, year INT);
+CREATE TABLE laps (lap_id INT PRIMARY KEY, race_id INT REFERENCES races(race_id), lap_ms INT);
+CREATE TABLE pit_stops (stop_id INT PRIMARY KEY, race_id INT REFERENCES races(race_id), duration INT,
+                        owner_user_id INT REFERENCES users(id));
+CREATE TABLE results (result_id INT PRIMARY KEY, race_id INT REFERENCES races(race_id), points INT);
+CREATE TABLE users (id INT PRIMARY KEY, login TEXT);
+""")
+
+
+def _boosted(question):
+    return {(t, c) for score, t, c in rank_columns(question, HUB) if score >= 100}
+
+
+def test_a_named_key_names_the_table_that_owns_it_not_every_table_joining_to_it():
+    assert _boosted("Points of the results where race_id = 5") == {("races", "race_id"), ("results", "points")}
+
+
+def test_a_name_found_only_as_a_foreign_key_is_still_named():
+    assert _boosted("stops by owner_user_id 7") == {("pit_stops", "owner_user_id")}
+    assert _boosted("lap_ms and duration") == {("laps", "lap_ms"), ("pit_stops", "duration")}
 
 
 @pytest.mark.parametrize("question, several", [
