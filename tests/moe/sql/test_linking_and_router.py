@@ -1,6 +1,7 @@
 import pytest
 
 from MoE.sql.catalog import parse_ddl
+from MoE.sql.bm25 import verb_stem
 from MoE.sql.linking import link_schema, rank_columns, words
 from MoE.sql.router import route, several_measures
 
@@ -47,6 +48,21 @@ def test_router_threshold_and_forcing(catalog):
 def test_ddl_without_keys_still_links():
     catalog = parse_ddl("CREATE TABLE a (x INT); CREATE TABLE b (y INT);")
     assert {t.name for t in link_schema("x values", catalog, full_schema_max_columns=0).catalog.tables} == {"a"}
+
+
+@pytest.mark.parametrize("word, root", [
+    ("ranked", "rank"), ("tagged", "tag"), ("named", "name"), ("created", "create"), ("finishing", "finish"),
+    ("ordered", "order"), ("speed", "speed"), ("string", "string"), ("used", "used"), ("rank", "rank"),
+])
+def test_verb_stem(word, root):
+    assert verb_stem(word) == root
+
+
+def test_a_verb_in_the_question_finds_the_column_named_after_it():
+    catalog = parse_ddl("CREATE TABLE results (id INT PRIMARY KEY, rank INT, points INT, laps INT);"
+                        "CREATE TABLE drivers (id INT PRIMARY KEY, surname TEXT, code TEXT, dob DATE);")
+    best = rank_columns("which driver ranked first", catalog)[0]
+    assert best[1:] == ("results", "rank") and best[0] > 0
 
 
 HUB = parse_ddl("""
