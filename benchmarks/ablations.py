@@ -2,6 +2,8 @@
 
     python benchmarks/ablations.py --config benchmarks/configs/shipped_one_thread.yaml --shards 2 [--sample 150]
     python benchmarks/ablations.py --summarise
+    python benchmarks/ablations.py [--variants ...] --results benchmarks/results/rerun --same-as benchmarks/results
+        (the same command again into another folder: how many questions get the same SQL twice)
 
 Runs `python -m MoE.eval` for each variant and mode below, `--shards` processes at a time (one per core,
 each with a one-thread runner), into benchmarks/results/ablation_<variant>_<mode>_<K>.jsonl (resumable),
@@ -36,11 +38,12 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 def commands(args) -> list[list[str]]:
     runs = []
-    for label, (modes, overrides) in VARIANTS.items():
+    for label in args.variants:
+        modes, overrides = VARIANTS[label]
         for mode, k in ((mode, k) for mode in modes for k in range(args.shards)):
             command = [sys.executable, "-m", "MoE.eval", "--data", args.data, "--config", args.config,
                        "--modes", mode, "--shard", f"{k}/{args.shards}",
-                       "--output", str(RESULTS / f"ablation_{label}_{mode}_{k}.jsonl")]
+                       "--output", str(args.results / f"ablation_{label}_{mode}_{k}.jsonl")]
             if args.sample:
                 command += ["--sample", str(args.sample), "--seed", str(args.seed)]
             for item in overrides:
@@ -58,6 +61,11 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=2, help="processes at a time, one per core")
     parser.add_argument("--sample", type=int, help="a seeded sample of N questions (default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="only these (default: all, in the order listed)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the folder of the result files")
+    parser.add_argument("--same-as", type=Path, metavar="FOLDER",
+                        help="also count the questions answered with the same SQL as in this folder's files")
     parser.add_argument("--summarise", action="store_true", help="no run: the table of the files written")
     args = parser.parse_args()
     if not args.summarise:
@@ -66,11 +74,13 @@ def main() -> None:
             batch = [subprocess.Popen(c, cwd=ROOT) for c in runs[start:start + args.shards]]
             if any(p.wait() for p in batch):
                 sys.exit("a run failed; rerun the same command to resume")
-    files = sorted(str(p) for p in RESULTS.glob("ablation_*.jsonl"))
+    files = sorted(str(p) for p in args.results.glob("ablation_*.jsonl"))
     if not files:
-        sys.exit("no ablation results yet: run without --summarise first")
-    sys.exit(subprocess.call([sys.executable, "-m", "MoE.eval", "--summarise", *files, "--baseline", "plain_x3"],
-                             cwd=ROOT))
+        sys.exit(f"no ablation results in {args.results} yet: run without --summarise first")
+    command = [sys.executable, "-m", "MoE.eval", "--summarise", *files, "--baseline", "plain_x3"]
+    if args.same_as:
+        command += ["--same-as", *sorted(str(p) for p in args.same_as.glob("ablation_*.jsonl"))]
+    sys.exit(subprocess.call(command, cwd=ROOT))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Execution accuracy of the SQL mixture of experts on a Spider-layout question set; every question
 goes to a JSONL file (resumable), and the summary table is printed (and, with --markdown, saved).
 `--shard K/N` runs one of N interleaved parts (one process per core, each with its own --output);
-`--summarise FILE...` prints the table of result files already written, without a model.
+`--summarise FILE...` prints the table of result files already written, without a model; with
+`--same-as FILE...` also how many questions a second run of the same command answered with the same SQL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from Qwen3.cli_support import one_line_errors
 from Qwen3.errors import ConfigError
 
-from .benchmark import BenchmarkSettings, check_mode, format_summary, merge_results, run_benchmark, shard, summarise
+from .benchmark import (BenchmarkSettings, check_mode, format_summary, merge_results, run_benchmark, same_sql, shard,
+                        summarise)
 from .spider import load_spider
 
 PROGRAM = "python -m MoE.eval"
@@ -43,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change one setting of --config for this run (repeatable), e.g. linking.enabled=false")
     parser.add_argument("--label", help="record the modes as MODE:LABEL (an ablation beside the unchanged mode)")
+    parser.add_argument("--same-as", nargs="+", metavar="FILE",
+                        help="with --summarise: also how many questions got the same SQL in these result "
+                             "files (the same command run again)")
     parser.add_argument("--baseline", help="the mode every other is compared with, question by question "
                                            "(default: plain_x3 when it ran, else single_shot)")
     parser.add_argument("--output", default="benchmarks/results/spider.jsonl",
@@ -56,8 +61,13 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     with one_line_errors(PROGRAM):
         if args.summarise:
-            _print_table(merge_results(args.summarise), args.markdown, args.baseline)
+            records = merge_results(args.summarise)
+            _print_table(records, args.markdown, args.baseline)
+            if args.same_as:
+                _print_same_sql(same_sql(records, merge_results(args.same_as)))
             return
+        if args.same_as:
+            raise ConfigError("--same-as compares result files: use it with --summarise")
         dataset = load_spider(args.data, args.questions)
         questions = dataset.sample(args.sample, args.seed)
         if args.shard:
@@ -80,6 +90,14 @@ def _print_table(records: list[dict], markdown: str | None, baseline: str | None
     print(table)
     if markdown:
         Path(markdown).write_text(table + "\n", encoding="utf-8")
+
+
+def _print_same_sql(counts: dict[str, tuple[int, int]]) -> None:
+    if not counts:
+        raise ConfigError("--same-as: no question answered in both runs")
+    print("\n| mode | same SQL in both runs | questions in both |\n|---|---|---|")
+    for mode, (same, total) in sorted(counts.items()):
+        print(f"| {mode} | {same} ({same / total:.1%}) | {total} |")
 
 
 def _progress_bar(items, total):

@@ -117,6 +117,19 @@ def merge_results(paths: list[str | Path]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
+def same_sql(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per mode, (questions whose final SQL is the same string in both runs, questions both answered):
+    how repeatable a run is."""
+    answers = {(r["mode"], r["index"]): r["prediction"] for r in second}
+    counts: dict[str, list[int]] = {}
+    for r in first:
+        if (key := (r["mode"], r["index"])) in answers:
+            count = counts.setdefault(r["mode"], [0, 0])
+            count[0] += r["prediction"] == answers[key]
+            count[1] += 1
+    return {mode: (same, total) for mode, (same, total) in counts.items()}
+
+
 def run_benchmark(dataset: SpiderDataset, questions: list[Question], settings: BenchmarkSettings,
                   runner: Runner | None = None, progress: Callable[[Iterable, int], Iterable] | None = None
                   ) -> list[dict[str, Any]]:

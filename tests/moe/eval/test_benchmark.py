@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from MoE.eval.benchmark import (BenchmarkSettings, format_summary, load_done, merge_results, run_benchmark, shard,
-                                summarise)
+from MoE.eval.benchmark import (BenchmarkSettings, format_summary, load_done, merge_results, run_benchmark, same_sql,
+                                shard, summarise)
 from Qwen3.errors import ConfigError
 from MoE.eval.spider import load_spider
 from support import REPO
@@ -124,6 +124,24 @@ def test_merged_shards_give_one_record_per_mode_and_question(tmp_path):
     done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(empty)], cwd=REPO,
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.strip() == "python -m MoE.eval: error: no answered questions in the results"
+
+
+def test_same_sql_counts_questions_answered_alike_in_two_runs(tmp_path):
+    rec = lambda mode, index, sql: {"mode": mode, "index": index, "db_id": "zoo", "hardness": "easy", "match": True,
+                                    "error": None, "seconds": 1.0, "tokens": {"prompt": 1, "completion": 1},
+                                    "prediction": sql}
+    first = [rec("moe", 0, "SELECT 1"), rec("moe", 1, "SELECT 2"), rec("moe", 2, "SELECT 3"), rec("plain_x3", 0, "SELECT a")]
+    second = [rec("moe", 0, "SELECT 1"), rec("moe", 1, "SELECT  2"), rec("plain_x3", 0, "SELECT a")]
+    assert same_sql(first, second) == {"moe": (1, 2), "plain_x3": (1, 1)}   # question 2 ran once only
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in first))
+    b.write_text("".join(json.dumps(r) + "\n" for r in second))
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(a), "--same-as", str(b)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "| moe | 1 (50.0%) | 2 |" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--same-as", str(b)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.strip().endswith("use it with --summarise")
 
 
 def test_accuracy_by_confidence_level(dataset, tmp_path):
