@@ -2,7 +2,7 @@
 
     python benchmarks/ablations.py --config benchmarks/configs/shipped_one_thread.yaml --shards 2 [--sample 150]
     python benchmarks/ablations.py --summarise
-    python benchmarks/ablations.py [--variants ...] --results benchmarks/results/rerun --same-as benchmarks/results
+    python benchmarks/ablations.py [--variants ...] [--modes ...] --results benchmarks/results/rerun --same-as benchmarks/results
         (the same command again into another folder: how many questions get the same SQL twice)
 
 Runs `python -m MoE.eval` for each variant and mode below, `--shards` processes at a time (one per core,
@@ -40,7 +40,8 @@ def commands(args) -> list[list[str]]:
     runs = []
     for label in args.variants:
         modes, overrides = VARIANTS[label]
-        for mode, k in ((mode, k) for mode in modes for k in range(args.shards)):
+        chosen = [m for m in modes if not args.modes or m in args.modes]
+        for mode, k in ((mode, k) for mode in chosen for k in range(args.shards)):
             command = [sys.executable, "-m", "MoE.eval", "--data", args.data, "--config", args.config,
                        "--modes", mode, "--shard", f"{k}/{args.shards}",
                        "--output", str(args.results / f"ablation_{label}_{mode}_{k}.jsonl")]
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="only these (default: all, in the order listed)")
+    parser.add_argument("--modes", nargs="+", help="only these modes of the chosen variants (default: all)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the folder of the result files")
     parser.add_argument("--same-as", type=Path, metavar="FOLDER",
                         help="also count the questions answered with the same SQL as in this folder's files")
