@@ -56,7 +56,7 @@ def spider_cases(data: Path):
     spider = load_spider(data)
     for db_id in spider.schemas:
         database = SQLAlchemyDatabase(f"sqlite:///{spider.database_path(db_id).resolve()}", 10)
-        catalog = parse_ddl(spider.ddl(db_id), "sqlite")
+        catalog = spider.catalog(db_id)
         index = ValueIndex.build(catalog, database)
         for q in (q for q in spider.questions if q.db_id == db_id):
             values = tuple(m.value for m in ground_values(q.question, index))

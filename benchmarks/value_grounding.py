@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from MoE.eval.spider import load_spider  # noqa: E402
-from MoE.sql.catalog import parse_ddl  # noqa: E402
 from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
 from MoE.sql.value_index import ValueIndex  # noqa: E402
 from MoE.sql.values import ground_values  # noqa: E402
@@ -26,7 +25,7 @@ def main() -> None:
     offered, used = {True: 0, False: 0}, {True: 0, False: 0}
     for db_id in spider.schemas:
         database = SQLAlchemyDatabase(f"sqlite:///{spider.database_path(db_id).resolve()}", 10)
-        index = ValueIndex.build(parse_ddl(spider.ddl(db_id), "sqlite"), database)
+        index = ValueIndex.build(spider.catalog(db_id), database)
         for question in (q for q in spider.questions if q.db_id == db_id):
             for match in ground_values(question.question, index):
                 offered[match.exact] += 1

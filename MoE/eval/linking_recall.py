@@ -55,7 +55,7 @@ def linking_questions(root: str | Path, dialect: str = "sqlite") -> list[tuple[i
     root = Path(root)
     if (root / "dev_questions.json").is_file():
         dataset = load_spider(root)
-        catalogs = {db: parse_ddl(dataset.ddl(db), "sqlite") for db in {q.db_id for q in dataset.questions}}
+        catalogs = {db: dataset.catalog(db) for db in {q.db_id for q in dataset.questions}}
         return [(q.index, q.question, q.gold, catalogs[q.db_id]) for q in dataset.questions]
     file_dialect = {"sqlite": "sqlite", "mysql": "mysql", "postgres": "postgresql"}[dialect]
     questions = json.loads((root / f"questions_{file_dialect}.json").read_text(encoding="utf-8"))

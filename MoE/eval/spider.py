@@ -19,6 +19,8 @@ from typing import Any
 
 from Qwen3.errors import ConfigError
 
+from ..sql.catalog import Catalog, parse_ddl
+
 HARDNESS = ("easy", "medium", "hard", "extra")
 _TYPES = {"number": "NUMERIC", "text": "TEXT", "time": "TEXT", "boolean": "BOOLEAN", "others": "TEXT"}
 
@@ -44,6 +46,9 @@ class SpiderDataset:
 
     def ddl(self, db_id: str) -> str:
         return schema_ddl(self.schemas[db_id])
+
+    def catalog(self, db_id: str) -> Catalog:
+        return parse_ddl(self.ddl(db_id), "sqlite")
 
     def sample(self, n: int | None, seed: int) -> list[Question]:
         """A fixed sample stratified by database: each database keeps its share (at least one question)."""

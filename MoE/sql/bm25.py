@@ -32,9 +32,11 @@ def stem(word: str) -> str:
 def verb_stem(word: str) -> str:
     """`ranked` -> `rank`, `tagged` -> `tag`, `named` -> `name`, `finishing` -> `finish`: a question says
     what a row did where the schema names the column after it (the first step of Porter's stemmer)."""
+    if len(word) < 5 or word.endswith("eed"):
+        return word
     for suffix in ("ing", "ed"):
         root = word[:-len(suffix)]
-        if len(word) < 5 or not word.endswith(suffix) or word.endswith("eed") or not _VOWEL.search(root):
+        if not word.endswith(suffix) or not _VOWEL.search(root):
             continue
         if root.endswith(("at", "bl", "iz")):
             return root + "e"

@@ -88,8 +88,7 @@ def rank_columns(question: str, catalog: Catalog, embedder: Embedder | None = No
     """(score, table, column), best first, all lower-case. BM25 is scaled to 1 for the best column so
     that the embedding similarity (in [-1, 1]) weighs in on the same scale."""
     columns = [(t, c) for t in catalog.tables for c in t.columns]
-    documents = [(tokens(c.name, fold_verbs=True) * 2 + tokens(t.name, fold_verbs=True)
-                  + tokens(_description(c.comment), fold_verbs=True)) for t, c in columns]
+    documents = [tokens(f"{c.name} {c.name} {t.name} {_description(c.comment)}", fold_verbs=True) for t, c in columns]
     scores = BM25(documents).scores(tokens(question, fold_verbs=True))
     top = max(scores) or 1.0
     scores = [s / top for s in scores]
@@ -114,16 +113,15 @@ def _named_columns(question: str, columns: list[tuple[Table, object]]) -> set[tu
     a foreign key elsewhere (`raceId`) names the table that owns it, not every table that joins to it;
     the joining copies come along as key columns of whatever tables are kept."""
     named = _named_identifiers(question)
-    matches: dict[str, list[tuple[str, str, bool]]] = {}
+    matches: dict[str, list[tuple[str, bool]]] = {}   # column name -> (table, a foreign key there?)
     for t, c in columns:
         spelled = c.name.lower()
         if spelled in named or " ".join(tokens(c.name, keep_stop_words=True)) in named:
-            is_foreign = any(spelled in (k.lower() for k in fk.columns) for fk in t.foreign_keys)
-            matches.setdefault(spelled, []).append((t.key, spelled, is_foreign))
+            matches.setdefault(spelled, []).append((t.key, spelled in _foreign_key_columns(t)))
     boosted = set()
-    for found in matches.values():
-        owners = [(t, c) for t, c, is_foreign in found if not is_foreign]
-        boosted |= set(owners) if owners else {(t, c) for t, c, _ in found}
+    for spelled, found in matches.items():
+        owners = [t for t, is_foreign in found if not is_foreign] or [t for t, _ in found]
+        boosted |= {(t, spelled) for t in owners}
     return boosted
 
 
@@ -143,8 +141,12 @@ def _size(catalog: Catalog, chosen: dict[str, set[str]]) -> int:
 def _key_columns(table: Table, kept_tables: set[str]) -> set[str]:
     """What joins and answers need of every kept table: its primary key, its foreign-key columns and
     the columns that name its rows (`name`, `title`, `forename`, ...), since "who" and "which" ask for them."""
-    keys = {c.lower() for c in table.primary_key} | {c.lower() for fk in table.foreign_keys for c in fk.columns}
+    keys = {c.lower() for c in table.primary_key} | _foreign_key_columns(table)
     return keys | {c.name.lower() for c in table.columns if _NAMING.search(c.name)}
+
+
+def _foreign_key_columns(table: Table) -> set[str]:
+    return {c.lower() for fk in table.foreign_keys for c in fk.columns}
 
 
 _NAMING = re.compile(r"(name|title)$", re.I)

@@ -29,7 +29,7 @@ FILTER_STAGES = {"join_filter", "same_row"}
 
 def test_every_spider_gold_query_passes_parse_catalog_and_dry_run():
     spider = load_spider(shared_data("spider"))
-    catalogs = {db: parse_ddl(spider.ddl(db), "sqlite") for db in spider.schemas}
+    catalogs = {db: spider.catalog(db) for db in spider.schemas}
     databases = {db: SQLAlchemyDatabase(f"sqlite:///{spider.database_path(db).resolve()}", 10)
                  for db in spider.schemas}
     indexes = {db: ValueIndex.build(catalogs[db], databases[db]) for db in spider.schemas}
