@@ -33,6 +33,10 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "no_values": (("moe_x3",), ("values.enabled=false",)),
     "no_linking": (("moe_x3",), ("linking.enabled=false",)),
     "always_plan": (("moe_x3",), ("router.always_plan=true",)),
+    # not an ablation: the orchestrator answering the way plain_retry_x3 does (plain-view candidates, each
+    # repaired before the vote, ties to the greedy one, no validator expert), keeping the guard and the checks
+    "plain_candidates": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
+                                       "experts.tie_break=plain", "experts.validator_expert=false")),
 }
 
 
