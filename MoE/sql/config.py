@@ -108,7 +108,7 @@ class ExpertsConfig(_Section):
     # on_failure: the validator expert's rewrite replaces SQL only when that SQL failed a check or warned;
     # always: also when it passed every check (for strong models)
     validator_revises: Literal["on_failure", "always"] = "on_failure"
-    validator_expert: bool = True   # false: no review, no explanation (an ablation; the checks still run)
+    validator_expert: bool = True   # false: no review; the explanation is the SQL read back in words (describe.py)
     candidates: int = Field(default=1, ge=1, le=9)          # SQL candidates the sql_writer writes
     # candidate k is written from prompt k % len(candidate_prompts): "planned" (the plan and the value hints),
     # "direct" (the question and the linked schema alone, as a team expert) or "plain" (the prompt one writes

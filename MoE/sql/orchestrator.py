@@ -21,6 +21,7 @@ from Qwen3.errors import ContextOverflowError
 from .candidates import Candidate, describe, preview, vote
 from .confidence import assess
 from .conversation import Turn, history_prompt
+from .describe import sql_reading
 from .definitions import format_definitions, schema_definitions
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
@@ -171,7 +172,7 @@ class SQLMoEOrchestrator:
         if cfg.experts.validator_expert:
             report = self._review(result, report, common, step)
         else:
-            result.explanation = "(no explanation: the validator expert is off, experts.validator_expert)"
+            result.explanation = sql_reading(report.sql, cfg.dialect, "the validator expert is off")
         result.report, result.sql = report, report.sql
 
         if execute and report.ok and self.database is not None:
@@ -189,7 +190,7 @@ class SQLMoEOrchestrator:
             validator = self._ask("validator", build_messages("validator", sql=compact, checks=checks, **common))
         except ExpertOutputError as exc:  # the checked SQL stands without the expert's review
             result.notes.append(f"validator expert gave no usable answer ({exc}); kept the checked SQL")
-            result.explanation = "(no explanation: the validator expert gave no usable answer)"
+            result.explanation = sql_reading(report.sql, dialect, "the validator expert gave no usable answer")
         else:
             result.experts.append(validator)
             result.explanation = whole_sentences(validator.output["explanation"])

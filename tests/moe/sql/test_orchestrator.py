@@ -194,3 +194,12 @@ def test_the_writer_is_told_about_fan_out_only_for_several_measures(question, ad
     assert result.plan.several_measures is advised
     assert (SEVERAL_MEASURES_ADVICE in backend.user_messages()[0]) is advised
     assert SEVERAL_MEASURES_ADVICE not in backend.user_messages()[1]  # the validator's prompt
+
+
+def test_without_the_validator_expert_the_explanation_is_the_sql_read_back():
+    orch, backend = orchestrator({"sql": "SELECT email FROM customers ORDER BY email LIMIT 5", "notes": ""},
+                                 experts={"validator_expert": False})
+    result = orch.run("The first five customer emails in alphabetical order")
+    assert [e.name for e in result.experts] == ["sql_writer"] and len(backend.requests) == 1
+    assert result.explanation == ("Read from the SQL (the validator expert is off): "
+                                  "Reads customers; returns email, sorted by email, the first 5 rows.")
