@@ -23,8 +23,8 @@ import sqlglot
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from MoE.eval.linking_recall import bird_catalogs  # noqa: E402
 from MoE.eval.spider import load_spider  # noqa: E402
-from MoE.sql.catalog import parse_ddl  # noqa: E402
 from MoE.sql.database import SQLAlchemyDatabase  # noqa: E402
 from MoE.sql.definitions import schema_definitions, unmet_definitions  # noqa: E402
 from MoE.sql.grounding import Grounding, ungrounded_filters  # noqa: E402
@@ -66,7 +66,7 @@ def spider_cases(data: Path):
 
 
 def bird_cases(data: Path):
-    catalogs = {p.stem: parse_ddl(p.read_text(), "sqlite") for p in (data / "schemas").glob("*.sql")}
+    catalogs = bird_catalogs(data)
     for name, dialect in DIALECTS.items():
         for q in json.loads((data / f"questions_{name}.json").read_text()):
             evidence, catalog = q.get("evidence") or "", catalogs[q["db_id"]]

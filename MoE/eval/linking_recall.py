@@ -50,6 +50,11 @@ class LinkingScore:
     linked_kept_fraction: float = 1.0
 
 
+def bird_catalogs(root: str | Path) -> dict[str, Catalog]:
+    """BIRD's layout: one schemas/<db_id>.sql of SQLite DDL per database -> {db_id: catalog}."""
+    return {p.stem: parse_ddl(p.read_text(encoding="utf-8"), "sqlite") for p in (Path(root) / "schemas").glob("*.sql")}
+
+
 def linking_questions(root: str | Path, dialect: str = "sqlite") -> list[tuple[int, str, str, Catalog]]:
     """(id, question with its evidence, gold SQL, catalog) in BIRD's layout or Spider's (dev_questions.json)."""
     root = Path(root)
@@ -59,7 +64,7 @@ def linking_questions(root: str | Path, dialect: str = "sqlite") -> list[tuple[i
         return [(q.index, q.question, q.gold, catalogs[q.db_id]) for q in dataset.questions]
     file_dialect = {"sqlite": "sqlite", "mysql": "mysql", "postgres": "postgresql"}[dialect]
     questions = json.loads((root / f"questions_{file_dialect}.json").read_text(encoding="utf-8"))
-    catalogs = {p.stem: parse_ddl(p.read_text(encoding="utf-8"), "sqlite") for p in (root / "schemas").glob("*.sql")}
+    catalogs = bird_catalogs(root)
     return [(q["question_id"], q["question"] + (" " + q["evidence"] if q.get("evidence") else ""), q["SQL"],
              catalogs[q["db_id"]]) for q in questions]
 

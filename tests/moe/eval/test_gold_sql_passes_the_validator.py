@@ -14,8 +14,8 @@ import json
 
 import pytest
 
+from MoE.eval.linking_recall import bird_catalogs
 from MoE.eval.spider import load_spider
-from MoE.sql.catalog import parse_ddl
 from MoE.sql.database import SQLAlchemyDatabase
 from MoE.sql.definitions import schema_definitions
 from MoE.sql.grounding import Grounding
@@ -48,7 +48,7 @@ def test_every_spider_gold_query_passes_parse_catalog_and_dry_run():
 @pytest.mark.parametrize("file_dialect, dialect", [("sqlite", "sqlite"), ("mysql", "mysql"), ("postgresql", "postgres")])
 def test_every_bird_gold_query_passes_the_static_checks(file_dialect, dialect):
     root = shared_data("bird_minidev")
-    catalogs = {p.stem: parse_ddl(p.read_text(), "sqlite") for p in (root / "schemas").glob("*.sql")}
+    catalogs = bird_catalogs(root)
     questions = json.loads((root / f"questions_{file_dialect}.json").read_text())
     failures = [(q["question_id"], str((r.issues or r.warnings)[0])) for q in questions
                 if not (r := validate_sql(q["SQL"], catalogs[q["db_id"]], dialect)).ok
