@@ -5,6 +5,8 @@
     python benchmarks/latency.py --backend server          # (c) the OpenAI-compatible backend against
                                                            #     python -m Qwen3.server over (b), which batches
     python benchmarks/latency.py --overhead                # the orchestrator's own work, no model
+    python benchmarks/latency.py --backend transformers --variant plain_candidates   # the MoE modes configured
+                                                           #     as one of benchmarks/ablations.py's variants
 
 Per mode: wall seconds per question (p50, p95), prompt tokens per question and the share a prefix cache
 served, EX. Every mode answers the same questions (a seeded sample stratified by database, --questions);
@@ -16,7 +18,6 @@ only), so each question's time is the orchestrator's own: linking, value groundi
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import socket
@@ -38,6 +39,7 @@ from MoE.eval.spider import load_spider  # noqa: E402
 from MoE.sql.config import load_orchestrator_config  # noqa: E402
 from MoE.sql.orchestrator import SQLMoEOrchestrator  # noqa: E402
 from Qwen3 import Runner, load_config, load_runner  # noqa: E402
+from ablations import VARIANTS  # noqa: E402  (benchmarks/: the configurations compared for issue 19)
 from service_load import RoleBackend  # noqa: E402  (benchmarks/: the role-scripted model)
 
 CONFIG = ROOT / "MoE" / "sql_moe_orchestrator_config.yaml"
@@ -85,25 +87,31 @@ class LocalServer:
         self.process.wait(timeout=60)
 
 
+def settings(mode: str, output: Path, variant: str | None) -> BenchmarkSettings:
+    """The shipped config; for the MoE modes, with a --variant's settings when one is named."""
+    if variant is None or mode == "single_shot":
+        return BenchmarkSettings(config=CONFIG, output=output, modes=(mode,))
+    return BenchmarkSettings(config=CONFIG, output=output, modes=(mode,), overrides=VARIANTS[variant][1], label=variant)
+
+
 def percentile(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
 
 
 def table(records: list[dict], backend: str) -> list[str]:
-    rows = []
-    for mode in MODES:
+    rows, modes = [], list(dict.fromkeys(r["mode"] for r in records))   # as run: moe_x3:LABEL for a --variant
+    for mode in modes:
         mine = [r for r in records if r["mode"] == mode]
-        if not mine:
-            continue
         seconds = [r["seconds"] for r in mine]
         prompt = sum(r["tokens"]["prompt"] for r in mine)
         reused = sum(r["tokens"].get("reused", 0) for r in mine)
         ex = 100 * sum(bool(r["match"]) for r in mine) / len(mine)
         rows.append(f"| {backend} | {mode.replace('_', '-')} | {len(mine)} | {percentile(seconds, 50):.1f} | "
                     f"{percentile(seconds, 95):.1f} | {prompt / len(mine):,.0f} | {reused / max(prompt, 1):.0%} | {ex:.1f} |")
-    p50 = {m: percentile([r["seconds"] for r in records if r["mode"] == m], 50) for m in MODES}
-    if not (math.isnan(p50["single_shot"]) or math.isnan(p50["moe_x3"])):
-        rows.append(f"| {backend} | MoE x3 / single-shot, p50 | | {p50['moe_x3'] / p50['single_shot']:.2f} | | | | |")
+    p50 = {m: percentile([r["seconds"] for r in records if r["mode"] == m], 50) for m in modes}
+    if "single_shot" in p50:
+        rows += [f"| {backend} | {mode.replace('_', '-')} / single-shot, p50 | | {p50[mode] / p50['single_shot']:.2f} | | | | |"
+                 for mode in modes if mode.startswith("moe_x")]
     return rows
 
 
@@ -111,7 +119,7 @@ def breakdown(records: list[dict], backend: str) -> list[str]:
     """Mean seconds and generated tokens per question by expert. The sql_writer's column is the rest of
     the question's time (its calls, batched or not, with the checks and dry runs between them)."""
     rows = []
-    for mode in MODES[1:]:
+    for mode in dict.fromkeys(r["mode"] for r in records if r["mode"] != "single_shot"):
         mine = [r for r in records if r["mode"] == mode and "experts" in r]
         if not mine:
             continue
@@ -155,6 +163,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--model", help="another model than the shipped runner's (e.g. offline:qwen2.5-coder-0.5b)")
+    parser.add_argument("--variant", choices=[v for v, (modes, _) in VARIANTS.items() if modes == ("moe_x3",)],
+                        help="the MoE modes with one configuration of benchmarks/ablations.py (recorded as MODE:VARIANT)")
     parser.add_argument("--output", help="answers (JSONL; default benchmarks/results/latency_<backend>[_<model>].jsonl)")
     args = parser.parse_args()
     dataset = load_spider(args.data)
@@ -180,8 +190,7 @@ def main() -> None:
         # question in the prefix cache because another mode just sent them (moe_x3's planner and
         # first candidate are moe's prompts); what a cache serves is what a user asking in turn gets.
         records = [record for mode in args.modes for record in
-                   run_benchmark(dataset, questions, BenchmarkSettings(config=CONFIG, output=output, modes=(mode,)),
-                                 runner=runner)]
+                   run_benchmark(dataset, questions, settings(mode, output, args.variant), runner=runner)]
     finally:
         runner.close()
         if server is not None:
