@@ -6,9 +6,9 @@
         (the same command again into another folder: how many questions get the same SQL twice)
 
 Runs `python -m MoE.eval` for each variant and mode below, `--shards` processes at a time (one per core,
-each with a one-thread runner), into benchmarks/results/ablation_<variant>_<mode>_<K>.jsonl (resumable),
-one mode over all its questions before the next, so that no mode finds its schema prompt already in the
-prefix cache because another mode just sent it for the same question. Then it prints
+each with a one-thread runner), into benchmarks/results/ablation_<variant>_<mode>_<K>.jsonl (resumable).
+Each shard of each mode is a process of its own, with its own model and prefix cache, so no mode finds
+its schema prompt already cached because another mode just sent it for the same question. Then it prints
 the merged table: EX, tokens and seconds per question, and each mode's paired gain over plain_x3.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,16 @@ def commands(args) -> list[list[str]]:
     return runs
 
 
+def run_all(runs: list[list[str]], workers: int) -> None:
+    """Each command in its own process, `workers` at a time, in order: a worker whose shard finished early
+    starts the next command instead of waiting for the other shards (every process has its own model and
+    prefix cache, so one mode never sees another's prompts)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        codes = list(pool.map(lambda command: subprocess.call(command, cwd=ROOT), runs))
+    if any(codes):
+        sys.exit("a run failed; rerun the same command to resume")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "benchmarks" / "configs" / "shipped_one_thread.yaml"))
@@ -75,11 +86,7 @@ def main() -> None:
     parser.add_argument("--summarise", action="store_true", help="no run: the table of the files written")
     args = parser.parse_args()
     if not args.summarise:
-        runs = commands(args)
-        for start in range(0, len(runs), args.shards):   # the shards of one mode run side by side
-            batch = [subprocess.Popen(c, cwd=ROOT) for c in runs[start:start + args.shards]]
-            if any(p.wait() for p in batch):
-                sys.exit("a run failed; rerun the same command to resume")
+        run_all(commands(args), args.shards)
     files = sorted(str(p) for p in args.results.glob("ablation_*.jsonl"))
     if not files:
         sys.exit(f"no ablation results in {args.results} yet: run without --summarise first")
