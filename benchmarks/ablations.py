@@ -34,6 +34,9 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "no_values": (("moe_x3",), ("values.enabled=false",)),
     "no_linking": (("moe_x3",), ("linking.enabled=false",)),
     "always_plan": (("moe_x3",), ("router.always_plan=true",)),
+    # no_linking and no_few_shot change nothing where every schema is small and no examples file is set
+    # (the shared Spider set): there, linking every schema is the switch that shows what linking does
+    "always_link": (("moe_x3",), ("linking.full_schema_max_columns=0",)),
     # not an ablation: the orchestrator answering the way plain_retry_x3 does (plain-view candidates, each
     # repaired before the vote, ties to the greedy one, no validator expert), keeping the guard and the checks
     "plain_candidates": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
