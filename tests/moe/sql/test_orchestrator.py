@@ -203,3 +203,13 @@ def test_without_the_validator_expert_the_explanation_is_the_sql_read_back():
     assert [e.name for e in result.experts] == ["sql_writer"] and len(backend.requests) == 1
     assert result.explanation == ("Read from the SQL (the validator expert is off): "
                                   "Reads customers; returns email, sorted by email, the first 5 rows.")
+
+
+def test_a_schema_under_the_linking_size_gets_the_same_prompts_with_linking_off():
+    """Why the benchmark's no_linking ablation equals the shipped run on small schemas (docs/benchmarks.md)."""
+    prompts = []
+    for linking in ({"enabled": True}, {"enabled": False}, {"enabled": True, "full_schema_max_columns": 0}):
+        orch, backend = orchestrator({"sql": "SELECT email FROM customers", "notes": ""}, KEEP, linking=linking)
+        orch.run("List all customer emails")
+        prompts.append([r.messages for r in backend.requests])
+    assert prompts[0] == prompts[1] and prompts[2] != prompts[0]   # linking every schema does change them
