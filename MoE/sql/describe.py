@@ -22,9 +22,7 @@ def describe_sql(sql: str, dialect: str) -> str:
     """One sentence per query part (a CTE first, then the main query); "" when the SQL does not parse."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
-        return ""
-    if tree is None:
+    except SqlglotError:   # also what an empty string raises
         return ""
     sentences = [f"First, {cte.alias} is defined: {_query(cte.this, dialect)}." for cte in _ctes(tree)]
     sentences.append(_capital(_query(tree, dialect)) + ".")
@@ -33,7 +31,7 @@ def describe_sql(sql: str, dialect: str) -> str:
 
 def sql_reading(sql: str, dialect: str, why: str) -> str:
     """The explanation when no model wrote one (`why` says why not): the SQL read back in words."""
-    words = describe_sql(sql, dialect) if sql else ""
+    words = describe_sql(sql, dialect)
     return f"Read from the SQL ({why}): {words}" if words else f"(no explanation: {why})"
 
 
@@ -67,6 +65,7 @@ def _query(node: exp.Expression, dialect: str) -> str:
         count = _text(limit.expression, dialect)
         returned += ", the first row only" if count == "1" else f", the first {count} rows"
     return "; ".join(parts + [returned])
+
 
 def _source(select: exp.Select, dialect: str) -> str:
     from_ = select.args.get("from_")
@@ -129,13 +128,12 @@ def _order(node: exp.Expression, dialect: str) -> str:
 
 
 def _text(node: exp.Expression, dialect: str) -> str:
-    """The expression as SQL, with each subquery in it described in brackets instead."""
-    node = node.copy()
-    for sub in list(node.find_all(exp.Subquery)):
-        if sub.parent is not None and sub.find_ancestor(exp.Subquery) is None:
-            sub.replace(exp.var(f"[{_query(sub.this, dialect)}]"))
+    """The expression as SQL, with each outermost subquery in it described in brackets instead."""
     if isinstance(node, exp.Subquery):
         return f"[{_query(node.this, dialect)}]"
+    node = node.copy()
+    for sub in [s for s in node.find_all(exp.Subquery) if s.find_ancestor(exp.Subquery) is None]:
+        sub.replace(exp.var(_text(sub, dialect)))
     return node.sql(dialect=dialect)
 
 
