@@ -115,6 +115,21 @@ def table(records: list[dict], backend: str) -> list[str]:
     return rows
 
 
+def repair_split(records: list[dict]) -> list[str]:
+    """Mean seconds per question by whether any of its SQL went back to the sql_writer (the tail)."""
+    lines = []
+    for mode in dict.fromkeys(r["mode"] for r in records):
+        mine = [r for r in records if r["mode"] == mode]
+        repaired = [r["seconds"] for r in mine if r.get("repairs")]
+        clean = [r["seconds"] for r in mine if not r.get("repairs")]
+        lines.append(f"| {mode.replace('_', '-')} | {len(clean)}: {_mean(clean)} | {len(repaired)}: {_mean(repaired)} |")
+    return lines
+
+
+def _mean(seconds: list[float]) -> str:
+    return f"{sum(seconds) / len(seconds):.1f} s" if seconds else "-"
+
+
 def breakdown(records: list[dict], backend: str) -> list[str]:
     """Mean seconds and generated tokens per question by expert. The sql_writer's column is the rest of
     the question's time (its calls, batched or not, with the checks and dry runs between them)."""
@@ -203,6 +218,9 @@ def main() -> None:
         print("| backend | mode | planner | sql_writer (with checks) | validator | tie-break |")
         print("|---|---|---|---|---|---|")
         print("\n".join(rows))
+    print("\nQuestions without and with a repair round (how many: mean seconds):\n")
+    print("| mode | no repair | a repair round |\n|---|---|---|")
+    print("\n".join(repair_split(records)))
 
 
 if __name__ == "__main__":
