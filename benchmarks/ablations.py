@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
-# label -> (modes, --set overrides): the baselines, the shipped pipeline, then the ablations, cheapest first
-# (a partial run stops with the most answered)
+# label -> (modes, --set overrides), in the order they run by default: the baselines, the shipped pipeline,
+# the one-switch ablations, then the configurations added later (always_link, plain_candidates)
 VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "baselines": (("single_shot", "plain_retry", "plain_x3", "plain_retry_x3"), ()),
     "shipped": (("moe", "moe_x3"), ()),
