@@ -89,9 +89,9 @@ class LocalServer:
 
 def settings(mode: str, output: Path, variant: str | None) -> BenchmarkSettings:
     """The shipped config; for the MoE modes, with a --variant's settings when one is named."""
-    if variant is None or mode == "single_shot":
-        return BenchmarkSettings(config=CONFIG, output=output, modes=(mode,))
-    return BenchmarkSettings(config=CONFIG, output=output, modes=(mode,), overrides=VARIANTS[variant][1], label=variant)
+    varied = variant is not None and mode != "single_shot"
+    return BenchmarkSettings(config=CONFIG, output=output, modes=(mode,),
+                             overrides=VARIANTS[variant][1] if varied else (), label=variant if varied else None)
 
 
 def percentile(values, q: float) -> float:

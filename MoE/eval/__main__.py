@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "files (the same command run again)")
     parser.add_argument("--baseline", help="the mode every other is compared with, question by question "
                                            "(default: plain_x3 when it ran, else single_shot)")
+    parser.add_argument("--pair", action="append", default=[], metavar="MODE=OTHER",
+                        help="with --same-as: compare MODE's SQL with OTHER's in the --same-as files "
+                             "(repeatable), e.g. moe_x3:never_plan=moe_x3 for an ablation that sends the same prompts")
     parser.add_argument("--output", default="benchmarks/results/spider.jsonl",
                         help="JSONL of every question; an existing file is resumed")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per query when scoring")
@@ -64,10 +67,10 @@ def main(argv: list[str] | None = None) -> None:
             records = merge_results(args.summarise)
             _print_table(records, args.markdown, args.baseline)
             if args.same_as:
-                _print_same_sql(same_sql(records, merge_results(args.same_as)))
+                _print_same_sql(same_sql(records, merge_results(args.same_as), _pairs(args.pair)))
             return
-        if args.same_as:
-            raise ConfigError("--same-as compares result files: use it with --summarise")
+        if args.same_as or args.pair:
+            raise ConfigError("--same-as and --pair compare result files: use them with --summarise")
         dataset = load_spider(args.data, args.questions)
         questions = dataset.sample(args.sample, args.seed)
         if args.shard:
@@ -90,6 +93,16 @@ def _print_table(records: list[dict], markdown: str | None, baseline: str | None
     print(table)
     if markdown:
         Path(markdown).write_text(table + "\n", encoding="utf-8")
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        mode, sep, other = item.partition("=")
+        if not sep or not mode or not other:
+            raise ConfigError(f"--pair {item!r}: expected MODE=OTHER, e.g. moe_x3:never_plan=moe_x3")
+        pairs[mode] = other
+    return pairs
 
 
 def _print_same_sql(counts: dict[str, tuple[int, int]]) -> None:

@@ -117,13 +117,16 @@ def merge_results(paths: list[str | Path]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def same_sql(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+def same_sql(first: list[dict[str, Any]], second: list[dict[str, Any]],
+             pairs: dict[str, str] | None = None) -> dict[str, tuple[int, int]]:
     """Per mode, (questions whose final SQL is the same string in both runs, questions both answered):
-    how repeatable a run is."""
+    how repeatable a run is. `pairs` maps a mode of `first` to the mode of `second` it is compared with
+    (an ablation such as "moe_x3:never_plan" that sends the same prompts as "moe_x3"); others pair by name."""
+    pairs = pairs or {}
     answers = {(r["mode"], r["index"]): r["prediction"] for r in second}
     counts: dict[str, list[int]] = {}
     for r in first:
-        if (key := (r["mode"], r["index"])) in answers:
+        if (key := (pairs.get(r["mode"], r["mode"]), r["index"])) in answers:
             count = counts.setdefault(r["mode"], [0, 0])
             count[0] += r["prediction"] == answers[key]
             count[1] += 1

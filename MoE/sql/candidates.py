@@ -92,7 +92,7 @@ def vote(candidates: list[Candidate], tie_break: str) -> Vote:
     return Vote(chosen, votes, [g[0] for g in top], "validator broke a tie")
 
 
-def describe(candidates: list[Candidate], chosen: int, votes: dict[int, int]) -> list[dict]:
+def candidate_report(candidates: list[Candidate], chosen: int, votes: dict[int, int]) -> list[dict]:
     """The per-candidate report a result carries."""
     return [{"sql": c.sql, "prompt": c.prompt, "ok": c.report.ok, "rows": None if c.result is None else len(c.result.rows),
              "warnings": sorted({w.stage for w in c.report.warnings}), "votes": votes.get(i, 0),

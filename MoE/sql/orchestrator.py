@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from Qwen3 import Runner, load_runner
 from Qwen3.errors import ContextOverflowError
 
-from .candidates import Candidate, describe, preview, vote
+from .candidates import Candidate, candidate_report, preview, vote
 from .confidence import assess
 from .conversation import Turn, history_prompt
 from .describe import sql_reading
@@ -33,7 +33,8 @@ from .grounding import Grounding
 from .json_recovery import ExpertOutputError
 from .linking import link_schema
 from .question import check_about_data, check_length
-from .repair import SEVERAL_MEASURES_ADVICE, mechanical_fix, needs_repair, repair_advice
+from .repair import SEVERAL_MEASURES_ADVICE, mechanical_fix
+from .repair_rounds import Repairing, repair_together
 from .result import OrchestrationResult
 from .router import route
 from .validator import ValidationReport, compact_sql, foreign_key_pairs, normal_form, transpile, validate_sql
@@ -201,39 +202,22 @@ class SQLMoEOrchestrator:
                     result.explanation = f"The validator expert revised the SQL. Before the revision: {result.explanation}"
         return report
 
-    def _repair(self, result: OrchestrationResult, sql: str, report: ValidationReport, context: dict, step,
-                label: str = "") -> tuple[str, ValidationReport]:
+    def _repair(self, result: OrchestrationResult, sql: str, report: ValidationReport, context: dict, step
+                ) -> tuple[str, ValidationReport]:
         """Send SQL with errors (every round) or warnings (one round) back to the sql_writer, trying a
         mechanical fix first; `context` is the writer's prompt arguments for the view that wrote it."""
-        warned, rounds = False, 0  # warnings get one round of their own; errors get every round
-        repairable = self.config.experts.repair_warnings
-        while needs_repair(report, warned, repairable) and rounds < self.config.experts.max_repair_rounds:
-            rounds += 1
-            result.repair_rounds += 1
-            warned = warned or report.ok
-            feedback = [str(i) for i in report.issues or [w for w in report.warnings if w.stage in repairable]]
-            fixed = self._mechanical_repair(sql, report, result.question)
-            if fixed is not None:
-                sql, report, note = fixed
-                result.repair_reasons.append(f"{label}{'; '.join(feedback)} -> mechanical fix: {note}")
-                continue
-            result.repair_reasons.append(f"{label}{'; '.join(feedback)} -> back to the sql_writer")
-            step(f"sql_writer ({label}repair {rounds})")
-            try:
-                advice = repair_advice(sql, self.config.dialect, feedback)
-                writer = self._ask("sql_writer", build_messages("sql_writer", sql=sql, feedback=feedback + advice,
-                                                                **context), temperature=0.5, seed=rounds + 1)
-            except ExpertOutputError as exc:  # keep the SQL we have; the checks' verdict on it stands
-                result.notes.append(f"{label}repair round {rounds} gave no usable SQL ({exc})")
-                break
-            result.experts.append(writer)
-            if normal_form(writer.output["sql"], self.config.dialect) == normal_form(sql, self.config.dialect):
-                result.repair_reasons.append(f"{label}the sql_writer returned the SQL it was asked to fix; "
-                                             "no further rounds")
-                result.notes.append(f"{label}repair round {rounds} returned the same SQL; repairs stopped")
-                break
-            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
-        return sql, report
+        item = Repairing(sql, report, context)
+        self._repair_together([item], result.question, step)
+        _record_repairs(result, item)
+        return item.sql, item.report
+
+    def _repair_together(self, items: list[Repairing], question: str, step) -> None:
+        e = self.config.experts
+        repair_together(items, ask_all=lambda calls: self._ask_all("sql_writer", calls),
+                        check=lambda sql: self._check(sql, question),
+                        fix=lambda sql, report: self._mechanical_repair(sql, report, question),
+                        max_rounds=e.max_repair_rounds, repairable=e.repair_warnings, dialect=self.config.dialect,
+                        step=step)
 
     def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, step):
         """Several sql_writer candidates, written together, checked and executed; the answer their results agree on."""
@@ -244,17 +228,22 @@ class SQLMoEOrchestrator:
                             temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,
                             sql_block=True if view == "plain" else None)
                  for k, view in enumerate(views)]
-        candidates: list[Candidate] = []
+        written: list[tuple[str, ExpertRun, Repairing]] = []
         for k, (view, writer) in enumerate(zip(views, self._ask_all("sql_writer", calls))):
             if isinstance(writer, ExpertOutputError):
                 result.notes.append(f"candidate {k + 1}: {writer}")
                 continue
+            sql = writer.output["sql"]
+            written.append((view, writer, Repairing(sql, self._check(sql, result.question),
+                                                    writer_context(view, plan_output, common), f"candidate {k + 1}: ")))
+        if cfg.repair_candidates:   # every candidate's rounds, a batch a round
+            self._repair_together([item for *_, item in written], result.question, step)
+        candidates: list[Candidate] = []
+        for view, writer, item in written:
             result.experts.append(writer)
-            sql, report = writer.output["sql"], self._check(writer.output["sql"], result.question)
-            if cfg.repair_candidates:
-                sql, report = self._repair(result, sql, report, writer_context(view, plan_output, common), step,
-                                           label=f"candidate {k + 1}: ")
-            elif (fixed := self._mechanical_repair(sql, report, result.question)) is not None:
+            _record_repairs(result, item)
+            sql, report = item.sql, item.report
+            if not cfg.repair_candidates and (fixed := self._mechanical_repair(sql, report, result.question)) is not None:
                 sql, report = fixed[0], fixed[1]
             rows = None
             if report.ok:
@@ -267,7 +256,7 @@ class SQLMoEOrchestrator:
             raise ExpertOutputError("the sql_writer gave no usable candidate")
         outcome = vote(candidates, cfg.tie_break)
         chosen = self._break_tie(result, outcome.tie, candidates, common, step) if outcome.tie else outcome.chosen
-        result.candidates = describe(candidates, chosen, outcome.votes)
+        result.candidates = candidate_report(candidates, chosen, outcome.votes)
         result.notes.append(f"candidate {chosen + 1} of {len(candidates)} chosen ({outcome.how})")
         best = candidates[chosen]
         return best.sql, best.report
@@ -384,6 +373,13 @@ class SQLMoEOrchestrator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _record_repairs(result: OrchestrationResult, item: Repairing) -> None:
+    result.experts += item.experts
+    result.repair_reasons += item.reasons
+    result.notes += item.notes
+    result.repair_rounds += item.rounds
 
 
 class OutOfTime(ExpertOutputError):

@@ -100,14 +100,15 @@ class LocalChatBackend:
 
 def _groups(rows: list[_Row], indices: Sequence[int], phase: str, mixed_sampling: bool) -> list[list[int]]:
     """Rows that can share one batched generate call: same limits, stops and schema - and, unless the
-    generator mixes them, the same sampling and seed."""
+    generator mixes them, the same sampling and seed, and never two seeded sampled rows: generate() draws
+    one random stream for a call, and each such row must sample what it would alone."""
     groups: dict[tuple, list[int]] = {}
     for i in indices:
         r = rows[i].request
         limit = r.max_thinking_tokens if phase == "thinking" else r.max_new_tokens
         schema = None if phase == "thinking" else repr(r.json_schema)
         seed = None if r.sampling.greedy else r.seed   # greedy rows draw nothing: their seeds do not matter
-        sampling = () if mixed_sampling else (r.sampling, seed)
+        sampling = () if mixed_sampling else (r.sampling, seed, None if seed is None else i)
         key = (limit, r.stop if phase == "answer" else (), schema, sampling)
         groups.setdefault(key, []).append(i)
     return list(groups.values())

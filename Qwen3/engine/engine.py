@@ -67,7 +67,8 @@ class DecodeEngine:
                  logits_hook: LogitsHook | None = None, on_tokens: TokenCallback | None = None,
                  stopped: Callable[[list[int]], bool] | None = None) -> list[Generation]:
         """Continue every prompt (token ids) by up to max_new_tokens. `sampling` and `seed` are for every
-        row, or one per row (a row then samples what it would alone). `on_tokens(row, ids)` streams each
+        row (one seed: one random stream for the batch), or one per row (a row then samples what it would
+        alone, equal seeds included). `on_tokens(row, ids)` streams each
         row's new tokens; `stopped(ids)` may end a row early (stop strings), checked as tokens arrive."""
         if not prompts or any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
@@ -86,7 +87,8 @@ class DecodeEngine:
         self._remember(prompts, cache, longest)
 
         sampler = RowSampler(sampling if isinstance(sampling, Sequence) else [sampling] * batch,
-                             seed if isinstance(seed, Sequence) else [seed] * batch, self.device)
+                             seed if isinstance(seed, Sequence) else [seed] * batch, self.device,
+                             one_stream=not isinstance(seed, Sequence))
         state = shape.state(max_new_tokens, self.forward.vocab_size)
         if logits_hook is not None:
             logits = logits_hook(tokens[:, -1:], logits)

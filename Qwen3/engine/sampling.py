@@ -52,14 +52,18 @@ def choose(logits: torch.Tensor, sampling: SamplingParams, generator: torch.Gene
 class RowSampler:
     """Next tokens for a batch whose rows may sample differently: each row its own settings and seed.
 
-    Rows that share their settings and seed are sampled together, as one batch (one generator draws for
-    all of them); otherwise each row draws from its own generator, so a row samples what it would alone."""
+    Each row draws from its own generator, so a row samples what it would alone - also when rows were
+    given the same seed (two requests with seed 2 each get seed 2's draws). With `one_stream`, rows that
+    share their settings and seed are sampled as one batch instead, one generator drawing for all of them,
+    as generate() does with one seed for a batch; greedy and unseeded rows are sampled that way either way."""
 
-    def __init__(self, samplings: Sequence[SamplingParams], seeds: Sequence[int | None], device: torch.device):
+    def __init__(self, samplings: Sequence[SamplingParams], seeds: Sequence[int | None], device: torch.device,
+                 one_stream: bool = False):
         if len(samplings) != len(seeds):
             raise ValueError("one sampling setting and one seed per row")
         self.samplings = tuple(samplings)
-        self.uniform = len(set(self.samplings)) == 1 and len(set(seeds)) == 1
+        draws_alike = one_stream or len(seeds) == 1 or seeds[0] is None or self.samplings[0].greedy
+        self.uniform = len(set(self.samplings)) == 1 and len(set(seeds)) == 1 and draws_alike
         rows = zip(self.samplings[:1], seeds[:1]) if self.uniform else zip(self.samplings, seeds)
         generators = [None if seed is None or sampling.greedy else torch.Generator(device=device).manual_seed(seed)
                       for sampling, seed in rows]   # a greedy row draws nothing

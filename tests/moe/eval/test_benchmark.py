@@ -141,7 +141,26 @@ def test_same_sql_counts_questions_answered_alike_in_two_runs(tmp_path):
     assert done.returncode == 0 and "| moe | 1 (50.0%) | 2 |" in done.stdout
     done = subprocess.run([sys.executable, "-m", "MoE.eval", "--same-as", str(b)], cwd=REPO,
                           capture_output=True, text=True)
-    assert done.returncode == 2 and done.stderr.strip().endswith("use it with --summarise")
+    assert done.returncode == 2 and done.stderr.strip().endswith("use them with --summarise")
+
+
+def test_same_sql_pairs_an_ablation_with_the_mode_it_equals(tmp_path):
+    rec = lambda mode, index, sql: {"mode": mode, "index": index, "db_id": "zoo", "hardness": "easy", "match": True,
+                                    "error": None, "seconds": 1.0, "tokens": {"prompt": 1, "completion": 1},
+                                    "prediction": sql}
+    ablation = [rec("moe_x3:never_plan", 0, "SELECT 1"), rec("moe_x3:never_plan", 1, "SELECT 2")]
+    shipped = [rec("moe_x3", 0, "SELECT 1"), rec("moe_x3", 1, "SELECT 3")]
+    assert same_sql(ablation, shipped) == {}                      # by name, nothing pairs
+    assert same_sql(ablation, shipped, {"moe_x3:never_plan": "moe_x3"}) == {"moe_x3:never_plan": (1, 2)}
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(json.dumps(r) + "\n" for r in ablation))
+    b.write_text("".join(json.dumps(r) + "\n" for r in shipped))
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(a), "--same-as", str(b),
+                           "--pair", "moe_x3:never_plan=moe_x3"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0 and "| moe_x3:never_plan | 1 (50.0%) | 2 |" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "MoE.eval", "--summarise", str(a), "--same-as", str(b),
+                           "--pair", "moe_x3"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 2 and "expected MODE=OTHER" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_accuracy_by_confidence_level(dataset, tmp_path):

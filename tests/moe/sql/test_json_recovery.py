@@ -9,6 +9,11 @@ from MoE.sql.json_recovery import ExpertOutputError, recover_json
 @pytest.mark.parametrize("text, expected", [
     ('{"sql": "SELECT 1"}', {"sql": "SELECT 1"}),
     ('<think>\nmaybe {"sql": "no"}\n</think>\n\n{"sql": "yes"}', {"sql": "yes"}),
+    ('{"": "<think></think>"}', {"": "<think></think>"}),            # tags inside the answer's strings stay
+    ('x {"sql": "a </think> b"} y', {"sql": "a </think> b"}),
+    ('thought, opened in the prompt</think>{"sql": "</think>"}', {"sql": "</think>"}),
+    ('maybe {"sql": "no"}, opened in the prompt</think> {"sql": "yes"}', {"sql": "yes"}),
+    ('{"": ["</think>", {}]}', {"": ["</think>", {}]}),
     ('Here you go:\n```json\n{"sql": "SELECT 2", "notes": ""}\n```\nDone.', {"sql": "SELECT 2", "notes": ""}),
     ('```\n{"a": 1}\n```', {"a": 1}),
     ('The answer is {"a": [1, 2,], "b": {"c": 3,},} ok', {"a": [1, 2], "b": {"c": 3}}),

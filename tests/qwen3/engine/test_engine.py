@@ -164,3 +164,15 @@ def test_rows_with_their_own_sampling_and_seed_sample_as_they_would_alone(lively
     alone = [engine.generate([encode(p)], s, max_new_tokens=16, seed=seed)[0] for p, s, seed in rows]
     assert [g.tokens for g in together] == [g.tokens for g in alone]
     assert together[1].tokens != together[3].tokens        # same prompt and settings, another seed
+
+
+def test_rows_given_the_same_seed_each_sample_as_they_would_alone(lively_model, encode):
+    model, _ = lively_model
+    engine = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0))
+    hot = SamplingParams(temperature=1.0, top_p=1.0, top_k=0)
+    prompts = [encode(PROMPTS[1]), encode(PROMPTS[1])]
+    alone = engine.generate(prompts[:1], hot, max_new_tokens=16, seed=2)[0].tokens
+    per_row = engine.generate(prompts, [hot, hot], max_new_tokens=16, seed=[2, 2])
+    assert [g.tokens for g in per_row] == [alone, alone]     # two requests with seed 2: seed 2's draws each
+    one_stream = engine.generate(prompts, hot, max_new_tokens=16, seed=2)   # one seed for the batch
+    assert one_stream[0].tokens != one_stream[1].tokens    # one stream draws on for the second row

@@ -1,0 +1,74 @@
+"""Repair rounds (MoE/sql/repair_rounds.py): the candidates' rounds go to the runner a batch a round, and
+every candidate ends as it would repaired alone - scripted for the control flow, a tiny random Qwen3 for real."""
+
+import pytest
+
+from MoE.sql import load_orchestrator, load_orchestrator_config
+from MoE.sql.repair_rounds import Repairing, repair_together
+from MoE.sql.validator import ValidationReport
+from Qwen3 import load_runner
+from scripted import scripted_runner
+
+SCHEMA = "CREATE TABLE customers (id INT PRIMARY KEY, email TEXT, segment TEXT)"
+GOOD, BAD, WORSE = "SELECT email FROM customers", "SELECT no_such FROM customers", "SELECT nope FROM customers"
+
+
+def block(sql):
+    return f"```sql\n{sql}\n```"
+
+
+def config(**experts):
+    return load_orchestrator_config({"schema": {"ddl": SCHEMA}, "database": {"sample_rows": 20},
+                                     "experts": dict({"candidates": 3, "repair_candidates": True,
+                                                      "validator_expert": False}, **experts)})
+
+
+def test_the_candidates_repairs_go_together_a_round_at_a_time():
+    # candidate 1 needs two rounds, candidate 2 none, candidate 3 one
+    runner, backend = scripted_runner(block(BAD), block(GOOD), block(BAD), block(WORSE), block(GOOD), block(GOOD))
+    result = load_orchestrator(config(), runner=runner).run("List all customer emails")
+    assert backend.batches == [3, 2, 1]
+    assert all(f"SQL:\n{BAD}\n" in m and "failed these checks" in m for m in backend.user_messages()[3:5])
+    assert f"SQL:\n{WORSE}\n" in backend.user_messages()[5]
+    assert result.ok and result.sql.split() == GOOD.split() and result.repair_rounds == 3
+    # listed as a one-by-one repair lists them: candidate 1's rounds, then candidate 3's
+    assert [r.split(":")[0] for r in result.repair_reasons] == ["candidate 1", "candidate 1", "candidate 3"]
+    assert [c["votes"] for c in result.candidates] == [3, 3, 3]
+
+
+def test_a_round_past_the_time_budget_keeps_each_candidates_sql():
+    from MoE.sql.json_recovery import ExpertOutputError
+
+    def out_of_time(calls):
+        raise ExpertOutputError("the time budget ran out")
+
+    items = [Repairing(BAD, ValidationReport(BAD, issues=("e",)), {"dialect": "duckdb", "schema_prompt": SCHEMA,
+                                                                   "question": "q"}, f"candidate {k}: ")
+             for k in (1, 2)]
+    repair_together(items, ask_all=out_of_time, check=lambda sql: None, fix=lambda sql, r: None, max_rounds=2,
+                    repairable=(), dialect="duckdb", step=lambda message: None)
+    assert [(i.sql, i.rounds, i.stopped) for i in items] == [(BAD, 1, True), (BAD, 1, True)]
+    assert items[1].notes == ["candidate 2: repair round 1 gave no usable SQL (the time budget ran out)"]
+
+
+@pytest.mark.parametrize("engine", ["on", "off"], ids=["decode-engine", "hf-generate"])
+def test_batched_repairs_equal_one_by_one_on_a_real_model(tiny_config, engine):
+    # a random model's JSON answers are SQL that fails its checks, so every candidate gets every round; the
+    # rounds' calls share their seed (the round's), and each must still sample what it would alone
+    cfg = config(sql_writer_format="json", max_repair_rounds=2)
+    with load_runner(dict(tiny_config, transformers={"engine": engine})) as runner:
+        orchestrator = load_orchestrator(cfg, runner=runner)
+        batches, ask_all = [], orchestrator._ask_all
+
+        def counted(name, calls):
+            batches.append(len(calls))
+            return ask_all(name, calls)
+
+        orchestrator._ask_all = counted
+        together = orchestrator.run("List all customer emails")
+        orchestrator._ask_all = lambda name, calls: [run for call in calls for run in ask_all(name, [call])]
+        alone = orchestrator.run("List all customer emails")
+    assert max(batches[1:]) > 1 and together.repair_rounds > 3           # repairs did go together
+    assert (together.sql, together.error, together.repair_reasons, together.notes, together.candidates) == \
+        (alone.sql, alone.error, alone.repair_reasons, alone.notes, alone.candidates)
+    assert [e.output for e in together.experts] == [e.output for e in alone.experts]
