@@ -90,9 +90,12 @@ PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
 
 
 def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "",
-                   history: str = "") -> list[dict[str, str]]:
+                   history: str = "", definitions: str = "") -> list[dict[str, str]]:
+    """`definitions`: the schema comments that define a word of the question (definitions.py), as the
+    expert prompt has them; none on a schema without such comments, and then the bare baseline prompt."""
     name = display_name(dialect)
-    hint = (f"{history}\n\n" if history else "") + (f"Hint: {extra_context}\n\n" if extra_context else "")
+    hint = "".join(f"{part}\n\n" for part in (history, definitions) if part) + \
+        (f"Hint: {extra_context}\n\n" if extra_context else "")
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
             {"role": "user", "content": PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)}]
 

@@ -145,7 +145,10 @@ class SQLMoEOrchestrator:
         common_writer = dict(common, sql_block=cfg.experts.sql_writer_format == "sql_block",
                              advice=SEVERAL_MEASURES_ADVICE if result.plan.several_measures else "")
         plan_output = None
-        if "planner" in result.plan.experts:
+        several = cfg.experts.candidates > 1 and self.database is not None
+        if "planner" in result.plan.experts and several and "planned" not in cfg.experts.candidate_prompts:
+            result.notes.append("the router asked for a plan, but no candidate view reads one: no planner call")
+        elif "planner" in result.plan.experts:
             step("planner")
             try:
                 planner = self._ask("planner", build_messages("planner", **common))
@@ -159,7 +162,6 @@ class SQLMoEOrchestrator:
                 result.notes += dropped
 
         step("sql_writer")
-        several = cfg.experts.candidates > 1 and self.database is not None
         if several:
             sql, report = self._select_candidate(result, plan_output, common_writer, step)
         else:
@@ -297,7 +299,8 @@ class SQLMoEOrchestrator:
         """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
         if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
             schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
-            return plain_messages(self.config.dialect, schema, result.question, result.extra_context, common["history"])
+            return plain_messages(self.config.dialect, schema, result.question, result.extra_context, common["history"],
+                                  common["definitions"])
         return build_messages("sql_writer", **writer_context(view, plan_output, common))
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,

@@ -41,9 +41,15 @@ def block(sql):
     return f"```sql\n{sql}\n```"
 
 
+# the shipped config with the expert views and the validator expert (the default before the ablation table)
+EXPERT_VIEWS = ("experts.candidate_prompts=[planned, direct]", "experts.tie_break=validator",
+                "experts.repair_candidates=false", "experts.validator_expert=true")
+
+
 def test_both_modes_are_scored_and_resumed(dataset, tmp_path):
     out = tmp_path / "results.jsonl"
-    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", out, ("single_shot", "moe"))
+    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", out, ("single_shot", "moe"),
+                                 overrides=EXPERT_VIEWS)
     runner, backend = scripted_runner(
         block("SELECT count(*) FROM animals"),                        # q0 single-shot: right
         block("SELECT count(id) FROM animals"), KEEP,                 # q0 MoE: right
@@ -80,7 +86,8 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_each_candidate_is_scored_and_the_ceiling_reported(dataset, tmp_path):
-    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", tmp_path / "r.jsonl", ("moe_x2",))
+    settings = BenchmarkSettings(REPO / "MoE" / "sql_moe_orchestrator_config.yaml", tmp_path / "r.jsonl", ("moe_x2",),
+                                 overrides=EXPERT_VIEWS)
     runner, _ = scripted_runner(
         block("SELECT kind FROM animals"),                            # candidate 1 (planned): wrong
         block("SELECT kind FROM animals WHERE age > 2"),              # candidate 2 (direct): right

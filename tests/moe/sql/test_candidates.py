@@ -208,3 +208,18 @@ def test_a_candidates_repair_keeps_its_view_and_its_warning_gets_one_round():
     assert [(c["prompt"], c["votes"], c["warnings"]) for c in result.candidates] == [("planned", 2, []),
                                                                                       ("direct", 2, [])]
     assert len(backend.requests) == 5    # plan, two candidates, one repair, the validator: no round after the vote
+
+
+@pytest.mark.parametrize("views, planner_calls", [(["plain"], 0), (["planned", "plain"], 1)])
+def test_no_planner_call_when_no_candidate_reads_a_plan(views, planner_calls):
+    good = "SELECT email FROM customers"
+    replies = ([PLAN] if planner_calls else []) + [block(good), block(good)]
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"always_plan": True},
+        "experts": {"candidates": 2, "candidate_prompts": views, "tie_break": "plain", "validator_expert": False}})
+    runner, backend = scripted_runner(*replies)
+    result = load_orchestrator(config, runner=runner).run("List all customer emails")
+    assert result.ok and [e.name for e in result.experts].count("planner") == planner_calls
+    assert len(backend.requests) == len(replies)
+    assert ("no candidate view reads one" in " ".join(result.notes)) == (planner_calls == 0)

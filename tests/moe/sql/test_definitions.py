@@ -90,3 +90,18 @@ def test_the_experts_are_told_and_a_missed_definition_goes_back_once():
     assert result.ok and result.rows.rows == expected and result.report.warnings == ()
     assert result.definitions == schema_definitions("revenue", orchestrator.catalog)
     assert result.to_dict()["definitions"] == [f"orders: {REVENUE}"]
+
+
+def test_plain_candidates_are_told_the_definitions_too():
+    config = load_orchestrator_config({
+        "schema": {"schema_file": str(REPO / "MoE" / "schemas" / "ecommerce_sample_schema.sql")},
+        "database": {"sample_rows": 60}, "router": {"plan_threshold": 9},
+        "experts": {"candidates": 2, "candidate_prompts": ["plain"], "tie_break": "plain", "validator_expert": False}})
+    sql = "```sql\nSELECT SUM(total_amount) FROM orders WHERE status <> 'cancelled'\n```"
+    runner, backend = scripted_runner(sql, sql)
+    load_orchestrator(config, runner=runner).run("What was the revenue?")
+    assert all(f"- orders: {REVENUE}\n\nQuestion: What was the revenue?" in m for m in backend.user_messages())
+    runner, backend = scripted_runner(*[sql] * 6)    # the candidates, and their repairs if any
+    load_orchestrator(config, runner=runner).run("How many orders are there?")   # no word defined
+    assert all(m.endswith("\n\nQuestion: How many orders are there?") and "Definitions" not in m
+               for m in backend.user_messages()[:2])
