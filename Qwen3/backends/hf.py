@@ -6,6 +6,7 @@ end-of-turn token or stop string and the rest of the batch continues.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -95,6 +96,9 @@ class TransformersGenerator:
             dtype = _DTYPES[settings.dtype]
         common: dict[str, Any] = dict(trust_remote_code=settings.trust_remote_code)
         if gguf_file:
+            if importlib.util.find_spec("gguf") is None:
+                raise ModelLoadError(f"{gguf_file} is a GGUF file: the transformers backend reads it with the gguf "
+                                     "package (pip install '.[gguf]'), or use backend: llamacpp")
             common["gguf_file"] = gguf_file
         try:
             self.tokenizer, self.model = _load(source, dtype, common, settings.local_files_only)

@@ -64,3 +64,14 @@ def test_streaming_matches_chat(small_runner):
 def test_thinking_budget_is_enforced_on_llamacpp(small_runner):
     c = small_runner.chat("Count to fifty.", thinking=True, temperature=0, max_thinking_tokens=8, max_new_tokens=8)
     assert c.usage.thinking_tokens <= 8 and c.thinking
+
+
+def test_a_gguf_file_without_the_gguf_package_says_what_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gguf" else real(name, *a))
+    with pytest.raises(ModelLoadError, match=r"model.gguf is a GGUF file: .*pip install '.\[gguf\]'"):
+        load_runner({"backend": "transformers", "model": str(model)})
