@@ -41,6 +41,12 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # repaired before the vote, ties to the greedy one, no validator expert), keeping the guard and the checks
     "plain_candidates": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
                                        "experts.tie_break=plain", "experts.validator_expert=false")),
+    # proposed defaults that must also pass the README demo (docs/benchmarks.md, the rule's points 5 and 6)
+    "plain_advised": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
+                                    "experts.tie_break=plain", "experts.validator_expert=false",
+                                    "experts.plain_advice=true")),
+    "planned_and_plain": (("moe_x3",), ("experts.candidate_prompts=[planned, plain]", "experts.repair_candidates=true",
+                                        "experts.tie_break=planned", "experts.validator_expert=false")),
 }
 
 

@@ -7,6 +7,8 @@
     python benchmarks/latency.py --overhead                # the orchestrator's own work, no model
     python benchmarks/latency.py --backend transformers --variant plain_candidates   # the MoE modes configured
                                                            #     as one of benchmarks/ablations.py's variants
+    python benchmarks/latency.py --backend transformers --batch-size 1   # every request decoded alone: the
+                                                           #     baseline that batching the candidates is measured against
 
 Per mode: wall seconds per question (p50, p95), prompt tokens per question and the share a prefix cache
 served, EX. Every mode answers the same questions (a seeded sample stratified by database, --questions);
@@ -46,13 +48,16 @@ CONFIG = ROOT / "MoE" / "sql_moe_orchestrator_config.yaml"
 MODES = ("single_shot", "moe", "moe_x3")
 
 
-def runner_settings(backend: str, model: str | None = None) -> dict:
-    """The shipped runner, on the backend asked for (and with another model where one is named)."""
+def runner_settings(backend: str, model: str | None = None, batch_size: int | None = None) -> dict:
+    """The shipped runner, on the backend asked for (and with another model where one is named).
+    `batch_size`: rows the transformers backend decodes together (1: each request alone)."""
     settings = load_orchestrator_config(CONFIG).runner_config().model_dump()
     settings["model"] = model or settings["model"]
     if backend == "transformers":
         settings.update(backend="transformers",
                         transformers=dict(settings["transformers"], engine="on", device="cpu", dtype="float32"))
+        if batch_size is not None:
+            settings["transformers"]["batch_size"] = batch_size
     return settings
 
 
@@ -180,8 +185,12 @@ def main() -> None:
     parser.add_argument("--model", help="another model than the shipped runner's (e.g. offline:qwen2.5-coder-0.5b)")
     parser.add_argument("--variant", choices=[v for v, (modes, _) in VARIANTS.items() if modes == ("moe_x3",)],
                         help="the MoE modes with one configuration of benchmarks/ablations.py (recorded as MODE:VARIANT)")
+    parser.add_argument("--batch-size", type=int, help="with --backend transformers or server: rows decoded "
+                        "together (transformers.batch_size; 1 = one request at a time, the unbatched baseline)")
     parser.add_argument("--output", help="answers (JSONL; default benchmarks/results/latency_<backend>[_<model>].jsonl)")
     args = parser.parse_args()
+    if args.batch_size is not None and (args.batch_size < 1 or args.backend == "llamacpp"):
+        parser.error("--batch-size takes a positive number, with --backend transformers or server")
     dataset = load_spider(args.data)
     questions = dataset.sample(args.questions, args.seed)
     print(f"Command: `python benchmarks/latency.py {' '.join(sys.argv[1:])}`  ")
@@ -194,12 +203,12 @@ def main() -> None:
     output = Path(args.output or ROOT / "benchmarks" / "results" / f"latency_{name}.jsonl")
     server = None
     if args.backend == "server":
-        local = runner_settings("transformers", args.model)
+        local = runner_settings("transformers", args.model, args.batch_size)
         server = LocalServer(local)
         runner = load_runner({"backend": "openai", "model": local["model"], "generation": local["generation"],
                               "openai": {"base_url": server.wait(), "api_key_env": None, "concurrency": 4}})
     else:
-        runner = load_runner(runner_settings(args.backend, args.model))
+        runner = load_runner(runner_settings(args.backend, args.model, args.batch_size))
     try:
         # One mode over every question, then the next: a mode never finds its own prompts for the
         # question in the prefix cache because another mode just sent them (moe_x3's planner and

@@ -1,9 +1,11 @@
 """The README demo, timed and checked: the seed's question on the sample schema, end to end.
 
-    python benchmarks/sql_demo.py [--runs 3] [--write]
+    python benchmarks/sql_demo.py [--runs 3] [--write] [--set experts.candidates=3 --set ...]
 
-Each run builds the orchestrator from MoE/sql_moe_orchestrator_config.yaml (model load included)
-and answers "List monthly revenue and refund totals for 2024." with --execute. The result rows are
+Each run builds the orchestrator from MoE/sql_moe_orchestrator_config.yaml (model load included), with
+the --set changes if any (a configuration proposed as the default must pass this demo first), and
+answers "List monthly revenue and refund totals for 2024." with --execute. With several candidates,
+each one's SQL and verdict is printed too. The result rows are
 compared with the hand-written reference MoE/schemas/ecommerce_demo_reference.sql (revenue without
 cancelled orders, as the schema comment defines it) and, as a looser reading, revenue over all orders,
 on the same embedded database (MoE/schemas/ecommerce_sample_data.sql), so "correct" means the same
@@ -21,6 +23,8 @@ import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+
+from Qwen3.cli_support import one_line_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "List monthly revenue and refund totals for 2024."
@@ -52,17 +56,31 @@ def verdict(rows, database) -> str:
     return "wrong"
 
 
-def run_moe():
-    from MoE.sql import load_orchestrator
+def candidate_verdict(sql: str, database) -> str:
+    from MoE.sql.database import DatabaseError
+
+    try:
+        return verdict(database.execute(sql, limit=1000).rows, database)
+    except DatabaseError as exc:
+        return f"fails: {str(exc)[:80]}"
+
+
+def run_moe(overrides: list[str]):
+    from MoE.eval.benchmark import with_overrides
+    from MoE.sql import load_orchestrator, load_orchestrator_config
 
     started = time.perf_counter()
-    with load_orchestrator(ROOT / "MoE" / "sql_moe_orchestrator_config.yaml") as orchestrator:
+    config = with_overrides(load_orchestrator_config(ROOT / "MoE" / "sql_moe_orchestrator_config.yaml"), overrides)
+    with load_orchestrator(config) as orchestrator:
         loaded = time.perf_counter() - started
         result = orchestrator.run(QUESTION, execute=True)
         check = verdict(result.rows.rows, orchestrator.database) if result.rows else "no rows (checks failed)"
-    return {"mode": "MoE (sql_writer + checks + validator)", "load_s": loaded, "answer_s": result.seconds,
+        candidates = [dict(c, verdict=candidate_verdict(c["sql"], orchestrator.database) if c["ok"] else "failed its checks")
+                      for c in result.candidates]
+    mode = "MoE" + (f" ({', '.join(overrides)})" if overrides else " (the shipped config)")
+    return {"mode": mode, "load_s": loaded, "answer_s": result.seconds,
             "total_s": time.perf_counter() - started, "verdict": check, "tokens": sum(result.tokens.values()),
-            "repairs": result.repair_rounds, "sql": " ".join((result.sql or "").split())}
+            "repairs": result.repair_rounds, "sql": " ".join((result.sql or "").split()), "candidates": candidates}
 
 
 def run_single_shot():
@@ -94,15 +112,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change one setting of the shipped config for the MoE (repeatable)")
     args = parser.parse_args()
     rows = []
-    for _ in range(args.runs):
-        rows.append(run_moe())
-        rows.append(run_single_shot())
+    with one_line_errors("sql_demo.py"):
+        for _ in range(args.runs):
+            rows.append(run_moe(args.set))
+            rows.append(run_single_shot())
     import torch
 
     lines = [f"### SQL demo on the CPU ({datetime.date.today().isoformat()})", "",
-             f"Command: `python benchmarks/sql_demo.py --runs {args.runs}` (after `make setup-demo`)  ",
+             f"Command: `python benchmarks/sql_demo.py --runs {args.runs}{''.join(f' --set {o}' for o in args.set)}` "
+             "(after `make setup-demo`)  ",
              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}; "
              "model from Qwen3/qwen3_runner_config.yaml (offline Qwen2.5-Coder-1.5B Q4_K_M, llama.cpp), greedy.",
              f"Question: \"{QUESTION}\"", "",
@@ -113,6 +135,10 @@ def main() -> None:
     lines.append("")
     for r in rows:
         lines.append(f"- {r['mode']}: `{r['sql'][:400]}`")
+        for k, c in enumerate(r.get("candidates", []), 1):
+            sql = " ".join(c["sql"].split())[:1200]
+            lines.append(f"  - candidate {k} ({c['prompt']}, {c['votes']} vote(s){', chosen' if c['chosen'] else ''}): "
+                         f"{c['verdict']}: `{sql}`")
     table = "\n".join(lines) + "\n"
     print(table)
     if args.write:

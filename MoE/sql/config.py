@@ -119,6 +119,8 @@ class ExpertsConfig(_Section):
     # results tied (no largest agreeing group): "validator" asks the validator expert to choose; a view name
     # takes that view's candidate without a model call (the validator decides if no tied candidate has it)
     tie_break: Literal["validator", "planned", "direct", "plain"] = "validator"
+    # the plain view also gets the advice the router gives the sql_writer for the question (several measures)
+    plain_advice: bool = False
     # each candidate gets the repair rounds (errors and warnings) before the vote, not only the chosen one
     repair_candidates: bool = False
     # the warnings that get their repair round; the others are still reported and lower the confidence

@@ -90,14 +90,16 @@ PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
 
 
 def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "",
-                   history: str = "", definitions: str = "") -> list[dict[str, str]]:
+                   history: str = "", definitions: str = "", advice: str = "") -> list[dict[str, str]]:
     """`definitions`: the schema comments that define a word of the question (definitions.py), as the
-    expert prompt has them; none on a schema without such comments, and then the bare baseline prompt."""
+    expert prompt has them; none on a schema without such comments, and then the bare baseline prompt.
+    `advice`: the router's advice for the question (experts.plain_advice), after the question."""
     name = display_name(dialect)
     hint = "".join(f"{part}\n\n" for part in (history, definitions) if part) + \
         (f"Hint: {extra_context}\n\n" if extra_context else "")
+    user = PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
-            {"role": "user", "content": PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)}]
+            {"role": "user", "content": f"{user}\n\n{advice}" if advice else user}]
 
 @dataclass(frozen=True)
 class ExpertRun:
@@ -111,10 +113,14 @@ class ExpertRun:
     reused_prompt_tokens: int = 0    # of prompt_tokens, served by the backend's prefix cache
 
 
-def writer_context(view: str, plan: dict[str, Any] | None, common: dict[str, Any]) -> dict[str, Any]:
-    """The sql_writer's prompt arguments for a candidate view (and its repairs): "planned" has the plan
-    and the value hints; "direct" and "plain" have neither."""
-    return dict(common, plan=plan) if view == "planned" else dict(common, plan=None, values="", advice="")
+def writer_context(view: str, plan: dict[str, Any] | None, common: dict[str, Any],
+                   plain_advice: bool = False) -> dict[str, Any]:
+    """The sql_writer's prompt arguments for a candidate view (and its repairs): "planned" has the plan,
+    the value hints and the router's advice; "direct" and "plain" have neither, but "plain" keeps the
+    advice with `plain_advice` (experts.plain_advice)."""
+    if view == "planned":
+        return dict(common, plan=plan)
+    return dict(common, plan=None, values="", advice=common.get("advice", "") if view == "plain" and plain_advice else "")
 
 
 def build_messages(name: str, dialect: str, schema_prompt: str, question: str, extra_context: str = "",

@@ -236,8 +236,9 @@ class SQLMoEOrchestrator:
                 result.notes.append(f"candidate {k + 1}: {writer}")
                 continue
             sql = writer.output["sql"]
-            written.append((view, writer, Repairing(sql, self._check(sql, result.question),
-                                                    writer_context(view, plan_output, common), f"candidate {k + 1}: ")))
+            context = writer_context(view, plan_output, common, cfg.plain_advice)
+            written.append((view, writer, Repairing(sql, self._check(sql, result.question), context,
+                                                    f"candidate {k + 1}: ")))
         if cfg.repair_candidates:   # every candidate's rounds, a batch a round
             self._repair_together([item for *_, item in written], result.question, step)
         candidates: list[Candidate] = []
@@ -299,8 +300,9 @@ class SQLMoEOrchestrator:
         """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
         if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
             schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
+            advice = common["advice"] if self.config.experts.plain_advice else ""
             return plain_messages(self.config.dialect, schema, result.question, result.extra_context, common["history"],
-                                  common["definitions"])
+                                  common["definitions"], advice)
         return build_messages("sql_writer", **writer_context(view, plan_output, common))
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,

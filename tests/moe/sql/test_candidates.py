@@ -223,3 +223,22 @@ def test_no_planner_call_when_no_candidate_reads_a_plan(views, planner_calls):
     assert result.ok and [e.name for e in result.experts].count("planner") == planner_calls
     assert len(backend.requests) == len(replies)
     assert ("no candidate view reads one" in " ".join(result.notes)) == (planner_calls == 0)
+
+
+@pytest.mark.parametrize("plain_advice", [True, False])
+def test_plain_candidates_get_the_routers_advice_only_when_asked(plain_advice):
+    bad = "SELECT no_such_column FROM orders"
+    good = "SELECT SUM(total_amount) AS revenue FROM orders WHERE status <> 'cancelled'"
+    orch, backend = orchestrator(block(bad), block(good), block(good), candidates=2, candidate_prompts=["plain"],
+                                 tie_break="plain", validator_expert=False, repair_candidates=True,
+                                 plain_advice=plain_advice)
+    result = orch.run("What are the revenue and refund totals?")
+    assert result.plan.several_measures and result.ok
+    first, second, repair = backend.user_messages()
+    for prompt in (first, second, repair):   # both candidates and the first one's repair round
+        assert ("The question asks for several measures." in prompt) == plain_advice
+    assert first.startswith("Database schema:") and "failed these checks" in repair
+    orch, backend = orchestrator(block(good), block(good), candidates=2, candidate_prompts=["plain"],
+                                 tie_break="plain", validator_expert=False, plain_advice=True)
+    orch.run("What is the revenue total?")   # no advice for the question: the plain prompt as without the switch
+    assert all("several measures" not in prompt for prompt in backend.user_messages())

@@ -56,19 +56,19 @@ def test_batched_repairs_equal_one_by_one_on_a_real_model(tiny_config, engine):
     # a random model's JSON answers are SQL that fails its checks, so every candidate gets every round; the
     # rounds' calls share their seed (the round's), and each must still sample what it would alone
     cfg = config(sql_writer_format="json", max_repair_rounds=2)
-    with load_runner(dict(tiny_config, transformers={"engine": engine})) as runner:
-        orchestrator = load_orchestrator(cfg, runner=runner)
-        batches, ask_all = [], orchestrator._ask_all
+    batched = dict(tiny_config, transformers=dict(tiny_config.get("transformers", {}), engine=engine))
+    alone = dict(batched, transformers=dict(batched["transformers"], batch_size=1))   # each request decoded alone
+    with load_runner(batched) as runner, load_runner(alone) as one_at_a_time:
+        batches, answer = [], runner.answer
 
-        def counted(name, calls):
-            batches.append(len(calls))
-            return ask_all(name, calls)
+        def counted(requests, return_errors=False):
+            batches.append(len(requests))
+            return answer(requests, return_errors)
 
-        orchestrator._ask_all = counted
-        together = orchestrator.run("List all customer emails")
-        orchestrator._ask_all = lambda name, calls: [run for call in calls for run in ask_all(name, [call])]
-        alone = orchestrator.run("List all customer emails")
+        runner.answer = counted
+        together = load_orchestrator(cfg, runner=runner).run("List all customer emails")
+        one_by_one = load_orchestrator(cfg, runner=one_at_a_time).run("List all customer emails")
     assert max(batches[1:]) > 1 and together.repair_rounds > 3           # repairs did go together
     assert (together.sql, together.error, together.repair_reasons, together.notes, together.candidates) == \
-        (alone.sql, alone.error, alone.repair_reasons, alone.notes, alone.candidates)
-    assert [e.output for e in together.experts] == [e.output for e in alone.experts]
+        (one_by_one.sql, one_by_one.error, one_by_one.repair_reasons, one_by_one.notes, one_by_one.candidates)
+    assert [e.output for e in together.experts] == [e.output for e in one_by_one.experts]
