@@ -7,8 +7,8 @@
     python benchmarks/latency.py --overhead                # the orchestrator's own work, no model
     python benchmarks/latency.py --backend transformers --variant plain_candidates   # the MoE modes configured
                                                            #     as one of benchmarks/ablations.py's variants
-    python benchmarks/latency.py --backend transformers --batch-size 1   # every request decoded alone: the
-                                                           #     baseline that batching the candidates is measured against
+    python benchmarks/latency.py --backend transformers --batch-size 1 8   # every request decoded alone, then
+                                                           #     up to 8 rows together: batching measured side by side
 
 Per mode: wall seconds per question (p50, p95), prompt tokens per question and the share a prefix cache
 served, EX. Every mode answers the same questions (a seeded sample stratified by database, --questions);
@@ -120,14 +120,15 @@ def table(records: list[dict], backend: str) -> list[str]:
     return rows
 
 
-def repair_split(records: list[dict]) -> list[str]:
+def repair_split(records: list[dict], backend: str) -> list[str]:
     """Mean seconds per question by whether any of its SQL went back to the sql_writer (the tail)."""
     lines = []
     for mode in dict.fromkeys(r["mode"] for r in records):
         mine = [r for r in records if r["mode"] == mode]
         repaired = [r["seconds"] for r in mine if r.get("repairs")]
         clean = [r["seconds"] for r in mine if not r.get("repairs")]
-        lines.append(f"| {mode.replace('_', '-')} | {len(clean)}: {_mean(clean)} | {len(repaired)}: {_mean(repaired)} |")
+        lines.append(f"| {backend} | {mode.replace('_', '-')} | {len(clean)}: {_mean(clean)} | "
+                     f"{len(repaired)}: {_mean(repaired)} |")
     return lines
 
 
@@ -185,12 +186,13 @@ def main() -> None:
     parser.add_argument("--model", help="another model than the shipped runner's (e.g. offline:qwen2.5-coder-0.5b)")
     parser.add_argument("--variant", choices=[v for v, (modes, _) in VARIANTS.items() if modes == ("moe_x3",)],
                         help="the MoE modes with one configuration of benchmarks/ablations.py (recorded as MODE:VARIANT)")
-    parser.add_argument("--batch-size", type=int, help="with --backend transformers or server: rows decoded "
-                        "together (transformers.batch_size; 1 = one request at a time, the unbatched baseline)")
+    parser.add_argument("--batch-size", type=int, nargs="+", help="with --backend transformers or server: rows "
+                        "decoded together (transformers.batch_size; 1 = one request at a time, the unbatched "
+                        "baseline); several sizes run in turn, each into its own _batch<N> answers file")
     parser.add_argument("--output", help="answers (JSONL; default benchmarks/results/latency_<backend>[_<model>].jsonl)")
     args = parser.parse_args()
-    if args.batch_size is not None and (args.batch_size < 1 or args.backend == "llamacpp"):
-        parser.error("--batch-size takes a positive number, with --backend transformers or server")
+    if args.batch_size is not None and (min(args.batch_size) < 1 or args.backend == "llamacpp"):
+        parser.error("--batch-size takes positive numbers, with --backend transformers or server")
     dataset = load_spider(args.data)
     questions = dataset.sample(args.questions, args.seed)
     print(f"Command: `python benchmarks/latency.py {' '.join(sys.argv[1:])}`  ")
@@ -201,36 +203,45 @@ def main() -> None:
         return
     name = args.backend + (f"_{args.model.split(':')[-1]}" if args.model else "")
     output = Path(args.output or ROOT / "benchmarks" / "results" / f"latency_{name}.jsonl")
-    server = None
-    if args.backend == "server":
-        local = runner_settings("transformers", args.model, args.batch_size)
-        server = LocalServer(local)
-        runner = load_runner({"backend": "openai", "model": local["model"], "generation": local["generation"],
-                              "openai": {"base_url": server.wait(), "api_key_env": None, "concurrency": 4}})
-    else:
-        runner = load_runner(runner_settings(args.backend, args.model, args.batch_size))
-    try:
-        # One mode over every question, then the next: a mode never finds its own prompts for the
-        # question in the prefix cache because another mode just sent them (moe_x3's planner and
-        # first candidate are moe's prompts); what a cache serves is what a user asking in turn gets.
-        records = [record for mode in args.modes for record in
-                   run_benchmark(dataset, questions, settings(mode, output, args.variant), runner=runner)]
-    finally:
-        runner.close()
-        if server is not None:
-            server.close()
+    runs = []
+    for size in args.batch_size or [None]:
+        several = args.batch_size is not None and len(args.batch_size) > 1
+        answers = output.with_name(f"{output.stem}_batch{size}{output.suffix}") if several else output
+        label = args.backend + (f", batch {size}" if size is not None else "")
+        runs.append((label, answer_all(args, dataset, questions, answers, size)))
     print("| backend | mode | questions | p50 s | p95 s | prompt tokens / question | served by a prefix cache | EX |")
     print("|---|---|---|---|---|---|---|---|")
-    print("\n".join(table(records, args.backend)))
-    if rows := breakdown(records, args.backend):
+    print("\n".join(row for label, records in runs for row in table(records, label)))
+    if rows := [row for label, records in runs for row in breakdown(records, label)]:
         print("\nWhere a question's time goes (mean per question; seconds and generated tokens):\n")
         print("| backend | mode | planner | sql_writer (with checks) | validator | tie-break |")
         print("|---|---|---|---|---|---|")
         print("\n".join(rows))
     print("\nQuestions without and with a repair round (how many: mean seconds):\n")
-    print("| mode | no repair | a repair round |\n|---|---|---|")
-    print("\n".join(repair_split(records)))
+    print("| backend | mode | no repair | a repair round |\n|---|---|---|---|")
+    print("\n".join(row for label, records in runs for row in repair_split(records, label)))
 
+
+def answer_all(args, dataset, questions, output: Path, batch_size: int | None) -> list[dict]:
+    """Every mode over the questions on one runner (a local server in front of it for --backend server)."""
+    server = None
+    if args.backend == "server":
+        local = runner_settings("transformers", args.model, batch_size)
+        server = LocalServer(local)
+        runner = load_runner({"backend": "openai", "model": local["model"], "generation": local["generation"],
+                              "openai": {"base_url": server.wait(), "api_key_env": None, "concurrency": 4}})
+    else:
+        runner = load_runner(runner_settings(args.backend, args.model, batch_size))
+    try:
+        # One mode over every question, then the next: a mode never finds its own prompts for the
+        # question in the prefix cache because another mode just sent them (moe_x3's planner and
+        # first candidate are moe's prompts); what a cache serves is what a user asking in turn gets.
+        return [record for mode in args.modes for record in
+                run_benchmark(dataset, questions, settings(mode, output, args.variant), runner=runner)]
+    finally:
+        runner.close()
+        if server is not None:
+            server.close()
 
 if __name__ == "__main__":
     main()

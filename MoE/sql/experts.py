@@ -101,6 +101,15 @@ def plain_messages(dialect: str, schema: str, question: str, extra_context: str 
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
             {"role": "user", "content": f"{user}\n\n{advice}" if advice else user}]
 
+class ExpertFailed(ExpertOutputError):
+    """No usable answer after every attempt; it still cost the tokens of those attempts."""
+
+    def __init__(self, message: str, prompt_tokens: int = 0, completion_tokens: int = 0, reused_prompt_tokens: int = 0):
+        super().__init__(message)
+        self.prompt_tokens, self.completion_tokens = prompt_tokens, completion_tokens
+        self.reused_prompt_tokens = reused_prompt_tokens
+
+
 @dataclass(frozen=True)
 class ExpertRun:
     name: str
@@ -185,13 +194,13 @@ def call_expert(runner: Runner, name: str, messages: list[dict[str, str]], retri
 
 
 def call_experts(runner: Runner, name: str, calls: list[ExpertCall], retries: int, max_new_tokens: int,
-                 thinking: bool | None) -> list[ExpertRun | ExpertOutputError]:
+                 thinking: bool | None) -> list[ExpertRun | ExpertFailed]:
     """Ask one expert several independent questions: the first attempts go to the runner together (a
     batch on local backends, concurrent requests to a server), the retries one by one. Each result is
-    the expert's run or the ExpertOutputError that ended it; a run's seconds are from the batch's start."""
+    the expert's run or the ExpertFailed that ended it; a run's seconds are from the batch's start."""
     started = time.perf_counter()
     first = _attempt(runner, name, calls, 1, max_new_tokens, thinking)
-    runs: list[ExpertRun | ExpertOutputError] = []
+    runs: list[ExpertRun | ExpertFailed] = []
     for call, answer in zip(calls, first):
         errors: list[str] = []
         prompt_tokens = completion_tokens = reused = 0
@@ -208,8 +217,9 @@ def call_experts(runner: Runner, name: str, calls: list[ExpertCall], retries: in
                                       completion_tokens, tuple(errors), reused))
                 break
         else:
-            runs.append(ExpertOutputError(f"the {name} expert gave no valid answer after {retries + 1} attempt(s): "
-                                          f"{errors[-1] if errors else 'missing fields'}"))
+            runs.append(ExpertFailed(f"the {name} expert gave no valid answer after {retries + 1} attempt(s): "
+                                     f"{errors[-1] if errors else 'missing fields'}", prompt_tokens, completion_tokens,
+                                     reused))
     return runs
 
 

@@ -10,6 +10,7 @@ the guard ever reaches a database.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -56,6 +57,7 @@ class SQLMoEOrchestrator:
         self.refresh_schema = refresh_schema
         self._progress = on_progress or (lambda _message: None)
         self._deadline = float("inf")   # set per question by run()
+        self._failed_tokens = Counter()  # per question: tokens of expert calls with no usable answer
         self._grounding: Grounding | None = None   # what the question's filters may come from, set by run()
         self._on_event = lambda _kind, _data: None   # set per question by run()
         self.ddl = ddl = config.schema_ddl()
@@ -90,6 +92,7 @@ class SQLMoEOrchestrator:
         check_length(question, context, limits.max_question_chars, limits.max_context_chars)
         started = time.perf_counter()
         self._deadline = started + limits.time_budget_s
+        self._failed_tokens = Counter()
         self._on_event = on_event or (lambda _kind, _data: None)
         earlier = " ".join(t.question for t in history)  # a follow-up's words include what it follows up on
         definitions = schema_definitions(" ".join((question, context)), self.catalog)
@@ -132,6 +135,7 @@ class SQLMoEOrchestrator:
         if not result.ok:  # never a description of what failing SQL "does"
             why = result.error or "; ".join(str(i) for i in result.report.issues)
             result.explanation = f"FAILED: {why}. The SQL was not run."
+        result.failed_tokens = {k: self._failed_tokens[k] for k in ("prompt", "completion", "reused")}
         result.confidence = assess(result)
         result.seconds = time.perf_counter() - started
         return result
@@ -326,6 +330,9 @@ class SQLMoEOrchestrator:
         for run in runs:
             if isinstance(run, ExpertRun):
                 self._on_event("expert", asdict(run))
+            else:
+                self._failed_tokens.update(prompt=run.prompt_tokens, completion=run.completion_tokens,
+                                           reused=run.reused_prompt_tokens)
         return runs
 
     def _adopt_revision(self, result: OrchestrationResult, report: ValidationReport, revised: str) -> ValidationReport:

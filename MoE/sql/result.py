@@ -38,6 +38,8 @@ class OrchestrationResult:
     confidence: Confidence | None = None
     history: list[str] = field(default_factory=list)   # the earlier questions this one follows up on
     definitions: list = field(default_factory=list)   # Definition: the schema's comments that define its words
+    # tokens of expert calls that gave no usable answer (they are in no ExpertRun, but were spent)
+    failed_tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "reused": 0})
 
     @property
     def ok(self) -> bool:
@@ -45,9 +47,10 @@ class OrchestrationResult:
 
     @property
     def tokens(self) -> dict[str, int]:
-        return {"prompt": sum(e.prompt_tokens for e in self.experts),
-                "completion": sum(e.completion_tokens for e in self.experts),
-                "reused": sum(e.reused_prompt_tokens for e in self.experts)}
+        """Every token the question cost, the calls that gave no usable answer included."""
+        return {"prompt": sum(e.prompt_tokens for e in self.experts) + self.failed_tokens["prompt"],
+                "completion": sum(e.completion_tokens for e in self.experts) + self.failed_tokens["completion"],
+                "reused": sum(e.reused_prompt_tokens for e in self.experts) + self.failed_tokens["reused"]}
 
     def to_dict(self) -> dict[str, Any]:
         report = self.report

@@ -242,3 +242,12 @@ def test_plain_candidates_get_the_routers_advice_only_when_asked(plain_advice):
                                  tie_break="plain", validator_expert=False, plain_advice=True)
     orch.run("What is the revenue total?")   # no advice for the question: the plain prompt as without the switch
     assert all("several measures" not in prompt for prompt in backend.user_messages())
+
+
+def test_candidates_with_no_usable_answer_still_count_their_tokens():
+    orch, backend = orchestrator("No query.", "Still none.", "Nothing.", "None again.", candidates=2, json_retries=1)
+    result = orch.run("List all customer emails")
+    assert result.error == "the sql_writer gave no usable candidate" and result.experts == []
+    assert len(backend.requests) == 4   # two candidates, two attempts each, every one 100 + 20 tokens
+    assert result.tokens == {"prompt": 400, "completion": 80, "reused": 0}
+    assert result.to_dict()["tokens"] == result.tokens
