@@ -47,6 +47,9 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                     "experts.plain_advice=true")),
     "planned_and_plain": (("moe_x3",), ("experts.candidate_prompts=[planned, plain]", "experts.repair_candidates=true",
                                         "experts.tie_break=planned", "experts.validator_expert=false")),
+    "plain_routed": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
+                                   "experts.tie_break=plain", "experts.validator_expert=false",
+                                   "experts.several_measures_prompts=[planned]")),
 }
 
 

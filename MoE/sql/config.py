@@ -115,9 +115,13 @@ class ExpertsConfig(_Section):
     # without experts: schema and question); the first of each prompt is greedy, later ones sampled
     candidate_prompts: tuple[Literal["planned", "direct", "plain"], ...] = Field(default=("planned", "direct"),
                                                                                 min_length=1)
+    # the views instead of candidate_prompts for a question the router sees several measures in ("revenue and
+    # refund totals": totals from different tables, where a join before aggregating inflates them); null: the same
+    several_measures_prompts: tuple[Literal["planned", "direct", "plain"], ...] | None = Field(default=None, min_length=1)
     candidate_temperature: float = Field(default=0.8, ge=0)  # for every candidate after the first of its prompt
     # results tied (no largest agreeing group): "validator" asks the validator expert to choose; a view name
-    # takes that view's candidate without a model call (the validator decides if no tied candidate has it)
+    # takes that view's candidate without a model call (the validator decides if no tied candidate has it,
+    # as on a question whose several_measures_prompts do not include that view)
     tie_break: Literal["validator", "planned", "direct", "plain"] = "validator"
     # the plain view also gets the advice the router gives the sql_writer for the question (several measures)
     plain_advice: bool = False
@@ -125,6 +129,11 @@ class ExpertsConfig(_Section):
     repair_candidates: bool = False
     # the warnings that get their repair round; the others are still reported and lower the confidence
     repair_warnings: tuple[WarningStage, ...] = WARNING_STAGES
+
+    def views_for(self, several_measures: bool) -> tuple[str, ...]:
+        """The candidates' views for a question, in turn."""
+        return self.several_measures_prompts if several_measures and self.several_measures_prompts \
+            else self.candidate_prompts
 
     @model_validator(mode="after")
     def _tie_view_is_written(self):

@@ -150,7 +150,8 @@ class SQLMoEOrchestrator:
                              advice=SEVERAL_MEASURES_ADVICE if result.plan.several_measures else "")
         plan_output = None
         several = cfg.experts.candidates > 1 and self.database is not None
-        if "planner" in result.plan.experts and several and "planned" not in cfg.experts.candidate_prompts:
+        views = cfg.experts.views_for(result.plan.several_measures)
+        if "planner" in result.plan.experts and several and "planned" not in views:
             result.notes.append("the router asked for a plan, but no candidate view reads one: no planner call")
         elif "planner" in result.plan.experts:
             step("planner")
@@ -228,7 +229,7 @@ class SQLMoEOrchestrator:
     def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, step):
         """Several sql_writer candidates, written together, checked and executed; the answer their results agree on."""
         cfg = self.config.experts
-        prompts = cfg.candidate_prompts
+        prompts = cfg.views_for(result.plan.several_measures)
         views = [prompts[k % len(prompts)] for k in range(cfg.candidates)]
         calls = [ExpertCall(self._candidate_messages(view, result, plan_output, common),
                             temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,

@@ -251,3 +251,17 @@ def test_candidates_with_no_usable_answer_still_count_their_tokens():
     assert len(backend.requests) == 4   # two candidates, two attempts each, every one 100 + 20 tokens
     assert result.tokens == {"prompt": 400, "completion": 80, "reused": 0}
     assert result.to_dict()["tokens"] == result.tokens
+
+
+def test_a_question_with_several_measures_takes_its_own_views():
+    settings = dict(candidates=2, candidate_prompts=["plain"], several_measures_prompts=["planned"], tie_break="plain",
+                    validator_expert=False)
+    good = "SELECT SUM(total_amount) AS revenue FROM orders WHERE status <> 'cancelled'"
+    orch, backend = orchestrator(block(good), block(good), **settings)
+    result = orch.run("What are the revenue and refund totals?")
+    assert result.plan.several_measures and [c["prompt"] for c in result.candidates] == ["planned", "planned"]
+    assert all("Role: SQL writer" in m and "several measures" in m for m in backend.user_messages())
+    orch, backend = orchestrator(block(good), block(good), **settings)
+    result = orch.run("What is the revenue total?")
+    assert [c["prompt"] for c in result.candidates] == ["plain", "plain"]
+    assert all(m.startswith("Database schema:") for m in backend.user_messages())
