@@ -101,6 +101,7 @@ def plain_messages(dialect: str, schema: str, question: str, extra_context: str 
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
             {"role": "user", "content": f"{user}\n\n{advice}" if advice else user}]
 
+
 class ExpertFailed(ExpertOutputError):
     """No usable answer after every attempt; it still cost the tokens of those attempts."""
 

@@ -27,7 +27,7 @@ from .definitions import format_definitions, schema_definitions
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
-from .experts import (ExpertCall, ExpertRun, build_messages, call_experts, ground_plan, plain_messages,
+from .experts import (ExpertCall, ExpertFailed, ExpertRun, build_messages, call_experts, ground_plan, plain_messages,
                       whole_sentences, writer_context)
 from .few_shot import ExampleBank, format_examples, load_examples
 from .grounding import Grounding
@@ -317,7 +317,7 @@ class SQLMoEOrchestrator:
             raise run
         return run
 
-    def _ask_all(self, name: str, calls: list[ExpertCall]) -> list[ExpertRun | ExpertOutputError]:
+    def _ask_all(self, name: str, calls: list[ExpertCall]) -> list[ExpertRun | ExpertFailed]:
         """Independent calls to one expert, sent to the runner together. A call's temperature None is the
         experts' temperature; sql_block None is the sql_writer's configured format."""
         if time.perf_counter() > self._deadline:
