@@ -43,7 +43,8 @@ def block(sql):
 
 # the shipped config with the expert views and the validator expert (the default before the ablation table)
 EXPERT_VIEWS = ("experts.candidate_prompts=[planned, direct]", "experts.tie_break=validator",
-                "experts.repair_candidates=false", "experts.validator_expert=true")
+                "experts.repair_candidates=false", "experts.validator_expert=true",
+                "experts.several_measures_prompts=null")
 
 
 def test_both_modes_are_scored_and_resumed(dataset, tmp_path):
