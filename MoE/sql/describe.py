@@ -24,7 +24,8 @@ def describe_sql(sql: str, dialect: str) -> str:
         tree = sqlglot.parse_one(sql, read=dialect)
     except SqlglotError:   # also what an empty string raises
         return ""
-    sentences = [f"First, {cte.alias} is defined: {_query(cte.this, dialect)}." for cte in _ctes(tree)]
+    sentences = [f"{'Then' if k else 'First'}, {cte.alias} is defined: {_query(cte.this, dialect)}."
+                 for k, cte in enumerate(_ctes(tree))]
     sentences.append(_capital(_query(tree, dialect)) + ".")
     return " ".join(sentences)
 

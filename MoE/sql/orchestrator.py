@@ -105,7 +105,7 @@ class SQLMoEOrchestrator:
                                  0 if shrink else link.full_schema_max_columns, link.max_tables, link.column_budget,
                                  keep=[(v.table, v.column) for v in values], embedder=self.embedder,
                                  embedding_weight=link.embedding_weight)
-            plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold)
+            plan = route(question, linked, cfg.router.always_plan, cfg.router.plan_threshold, cfg.experts.validator_expert)
             result = OrchestrationResult(question, context, cfg.dialect, plan, linked, values=values,
                                          history=[t.question for t in history], definitions=definitions)
             self._on_event("route", {"experts": list(plan.experts), "complexity": plan.complexity,

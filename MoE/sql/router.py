@@ -40,7 +40,10 @@ class RoutePlan:
         return f"{' -> '.join(self.experts)} (complexity {self.complexity}: {why})"
 
 
-def route(question: str, linked: LinkedSchema, always_plan: bool = False, plan_threshold: int = 2) -> RoutePlan:
+def route(question: str, linked: LinkedSchema, always_plan: bool = False, plan_threshold: int = 2,
+          review: bool = True) -> RoutePlan:
+    """The experts a question sees: the planner when it scores plan_threshold, the sql_writer, and the
+    validator expert's review unless `review` is off (experts.validator_expert; the checks run either way)."""
     text = f" {question.lower()} "
     reasons, score = [], 0
     for signal, cues in SIGNALS.items():
@@ -55,7 +58,7 @@ def route(question: str, linked: LinkedSchema, always_plan: bool = False, plan_t
     plan = always_plan or score >= plan_threshold
     if always_plan and score < plan_threshold:
         reasons.append("planner forced by router.always_plan")
-    experts = ("planner", "sql_writer", "validator") if plan else ("sql_writer", "validator")
+    experts = ("planner",) * plan + ("sql_writer",) + ("validator",) * review
     return RoutePlan(experts, score, tuple(reasons), several_measures(question))
 
 

@@ -59,6 +59,12 @@ def test_a_cte_is_described_before_the_query_that_uses_it():
         "Reads t; keeps the rows where avg_price > 10; returns city.")
 
 
+def test_ctes_are_described_in_turn():
+    sql = "WITH a AS (SELECT x FROM s), b AS (SELECT x FROM t) SELECT a.x FROM a JOIN b ON a.x = b.x"
+    assert describe_sql(sql, "duckdb").startswith(
+        "First, a is defined: reads s; returns x. Then, b is defined: reads t; returns x. Reads a")
+
+
 def test_the_dialect_is_the_one_the_sql_is_written_in():
     assert describe_sql("SELECT TOP 2 name FROM t", "tsql") == "Reads t; returns name, the first 2 rows."
 

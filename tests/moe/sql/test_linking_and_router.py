@@ -45,6 +45,13 @@ def test_router_threshold_and_forcing(catalog):
     assert forced.experts[0] == "planner" and "always_plan" in forced.reasons[-1]
 
 
+def test_the_plan_names_the_validator_expert_only_when_it_reviews(catalog):
+    linked = link_schema("", catalog)
+    assert route("List all customers", linked).experts == ("sql_writer", "validator")
+    assert route("List all customers", linked, review=False).experts == ("sql_writer",)
+    assert route("Total revenue in 2024", linked, always_plan=True, review=False).experts == ("planner", "sql_writer")
+
+
 def test_ddl_without_keys_still_links():
     catalog = parse_ddl("CREATE TABLE a (x INT); CREATE TABLE b (y INT);")
     assert {t.name for t in link_schema("x values", catalog, full_schema_max_columns=0).catalog.tables} == {"a"}
