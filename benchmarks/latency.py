@@ -203,9 +203,8 @@ def main() -> None:
         return
     name = args.backend + (f"_{args.model.split(':')[-1]}" if args.model else "")
     output = Path(args.output or ROOT / "benchmarks" / "results" / f"latency_{name}.jsonl")
-    runs = []
+    runs, several = [], args.batch_size is not None and len(args.batch_size) > 1
     for size in args.batch_size or [None]:
-        several = args.batch_size is not None and len(args.batch_size) > 1
         answers = output.with_name(f"{output.stem}_batch{size}{output.suffix}") if several else output
         label = args.backend + (f", batch {size}" if size is not None else "")
         runs.append((label, answer_all(args, dataset, questions, answers, size)))

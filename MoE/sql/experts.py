@@ -133,6 +133,15 @@ def writer_context(view: str, plan: dict[str, Any] | None, common: dict[str, Any
     return dict(common, plan=None, values="", advice=common.get("advice", "") if view == "plain" and plain_advice else "")
 
 
+def candidate_messages(view: str, context: dict[str, Any], plain_schema: str) -> list[dict[str, str]]:
+    """The sql_writer's prompt for one candidate view; `context` is writer_context's for that view, and
+    `plain_schema` the schema the plain view shows (the user's own DDL when linking kept all of it)."""
+    if view == "plain":   # no team: the schema and the question, with what writer_context kept for this view
+        return plain_messages(context["dialect"], plain_schema, context["question"], context["extra_context"],
+                              context["history"], context["definitions"], context["advice"])
+    return build_messages("sql_writer", **context)
+
+
 def build_messages(name: str, dialect: str, schema_prompt: str, question: str, extra_context: str = "",
                    plan: dict | None = None, sql: str | None = None, feedback: list[str] | None = None,
                    checks: str = "", values: str = "", examples: str = "",

@@ -27,8 +27,8 @@ from .definitions import format_definitions, schema_definitions
 from .config import OrchestratorConfig, load_orchestrator_config
 from .database import Database, DatabaseError, open_embedded
 from .embeddings import TextEmbedder
-from .experts import (ExpertCall, ExpertFailed, ExpertRun, build_messages, call_experts, ground_plan, plain_messages,
-                      whole_sentences, writer_context)
+from .experts import (ExpertCall, ExpertFailed, ExpertRun, build_messages, call_experts, candidate_messages,
+                      ground_plan, whole_sentences, writer_context)
 from .few_shot import ExampleBank, format_examples, load_examples
 from .grounding import Grounding
 from .json_recovery import ExpertOutputError
@@ -215,7 +215,7 @@ class SQLMoEOrchestrator:
         mechanical fix first; `context` is the writer's prompt arguments for the view that wrote it."""
         item = Repairing(sql, report, context)
         self._repair_together([item], result.question, step)
-        _record_repairs(result, item)
+        item.record_into(result)
         return item.sql, item.report
 
     def _repair_together(self, items: list[Repairing], question: str, step) -> None:
@@ -231,25 +231,26 @@ class SQLMoEOrchestrator:
         cfg = self.config.experts
         prompts = cfg.views_for(result.plan.several_measures)
         views = [prompts[k % len(prompts)] for k in range(cfg.candidates)]
-        calls = [ExpertCall(self._candidate_messages(view, result, plan_output, common),
+        contexts = [writer_context(view, plan_output, common, cfg.plain_advice) for view in views]
+        plain_schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
+        calls = [ExpertCall(candidate_messages(view, context, plain_schema),
                             temperature=None if k < len(prompts) else cfg.candidate_temperature, seed=k + 1,
                             sql_block=True if view == "plain" else None)
-                 for k, view in enumerate(views)]
+                 for k, (view, context) in enumerate(zip(views, contexts))]
         written: list[tuple[str, ExpertRun, Repairing]] = []
         for k, (view, writer) in enumerate(zip(views, self._ask_all("sql_writer", calls))):
             if isinstance(writer, ExpertOutputError):
                 result.notes.append(f"candidate {k + 1}: {writer}")
                 continue
             sql = writer.output["sql"]
-            context = writer_context(view, plan_output, common, cfg.plain_advice)
-            written.append((view, writer, Repairing(sql, self._check(sql, result.question), context,
+            written.append((view, writer, Repairing(sql, self._check(sql, result.question), contexts[k],
                                                     f"candidate {k + 1}: ")))
         if cfg.repair_candidates:   # every candidate's rounds, a batch a round
             self._repair_together([item for *_, item in written], result.question, step)
         candidates: list[Candidate] = []
         for view, writer, item in written:
             result.experts.append(writer)
-            _record_repairs(result, item)
+            item.record_into(result)
             sql, report = item.sql, item.report
             if not cfg.repair_candidates and (fixed := self._mechanical_repair(sql, report, result.question)) is not None:
                 sql, report = fixed[0], fixed[1]
@@ -300,15 +301,6 @@ class SQLMoEOrchestrator:
         """The index of database values, from the cache when the schema has not changed (live databases)."""
         return load_value_index(self.catalog, self.database, self._schema_cache, self.config.values,
                                 self.refresh_schema, self._progress)
-
-    def _candidate_messages(self, view: str, result: OrchestrationResult, plan_output, common: dict) -> list[dict]:
-        """The sql_writer's prompt for one view of the question (config: experts.candidate_prompts)."""
-        if view == "plain":   # no team: the schema as the user wrote it (when linking kept all of it) and the question
-            schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
-            advice = common["advice"] if self.config.experts.plain_advice else ""
-            return plain_messages(self.config.dialect, schema, result.question, result.extra_context, common["history"],
-                                  common["definitions"], advice)
-        return build_messages("sql_writer", **writer_context(view, plan_output, common))
 
     def _ask(self, name: str, messages: list[dict[str, str]], temperature: float | None = None,
              seed: int = 1, sql_block: bool | None = None) -> ExpertRun:
@@ -386,13 +378,6 @@ class SQLMoEOrchestrator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _record_repairs(result: OrchestrationResult, item: Repairing) -> None:
-    result.experts += item.experts
-    result.repair_reasons += item.reasons
-    result.notes += item.notes
-    result.repair_rounds += item.rounds
 
 
 class OutOfTime(ExpertOutputError):

@@ -31,6 +31,13 @@ class Repairing:
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def record_into(self, result) -> None:
+        """Add the rounds to an OrchestrationResult: their expert runs, reasons, notes and count."""
+        result.experts += self.experts
+        result.repair_reasons += self.reasons
+        result.notes += self.notes
+        result.repair_rounds += self.rounds
+
 
 def repair_together(items: list[Repairing], *, ask_all: Callable[[list[ExpertCall]], list],
                     check: Callable[[str], ValidationReport], fix: Callable[[str, ValidationReport], tuple | None],
