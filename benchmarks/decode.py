@@ -7,7 +7,8 @@
 Measures, on one device and one model: tokens/s of generate() (eager, dynamic cache) at batch 1 and of
 the engine at each batch size; time to first token for a long prompt (cold) for both; the three-expert
 pattern (three prompts that share a long system prefix) with and without prefix reuse; peak memory of
-each configuration. Random weights decode as fast as real ones; greedy decoding never stops early here
+each configuration. On the CPU the engine also runs with F.linear for every product, at each batch
+size: the baseline for its weight-major decode steps (Qwen3/engine/forward.py). Random weights decode as fast as real ones; greedy decoding never stops early here
 (no end token), so every row produces exactly --new-tokens tokens.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import time
 from pathlib import Path
@@ -161,9 +163,16 @@ def main() -> None:
     warm = prompts(1, args.prompt_tokens, vocab, seed=0)
     run_generate(model, warm, 4, device), run_engine(engine, warm, 4, device)  # warm-up: kernels, allocator
     add("generate() eager", 1, run_generate(model, warm, args.new_tokens, device))
+    # On the CPU the engine's steps of a few rows use a weight-major product; the same engine with
+    # F.linear throughout is measured beside it, at each batch size, as the baseline.
+    linear_engine = (DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0,
+                                                                                   weight_major_steps=False))
+                     if device.type == "cpu" else None)
     for batch in args.batches:
-        add("engine", batch, run_engine(engine, prompts(batch, args.prompt_tokens, vocab, seed=batch), args.new_tokens,
-                                        device))
+        batch_prompts = prompts(batch, args.prompt_tokens, vocab, seed=batch)
+        add("engine", batch, run_engine(engine, batch_prompts, args.new_tokens, device))
+        if linear_engine is not None:
+            add("engine, F.linear steps", batch, run_engine(linear_engine, batch_prompts, args.new_tokens, device))
     long = prompts(1, args.long_prompt, vocab, seed=1)
     ttft_generate = run_generate(model, long, 1, device)["ttft_s"]
     ttft_engine = run_engine(engine, long, 1, device)["ttft_s"]
@@ -172,7 +181,7 @@ def main() -> None:
     cold = experts_pattern(engine, shared, own, 1, vocab, device)
     warm_times = experts_pattern(reuse, shared, own, 1, vocab, device)
 
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or 'unknown'})"
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {os.cpu_count()} cores ({platform.machine()})"
     import transformers
 
     lines = [f"### Decode engine ({datetime.date.today().isoformat()})", "",

@@ -42,6 +42,7 @@ class EngineSettings:
     length_bucket: int = 256      # cache lengths are rounded up to a multiple, so graphs get reused
     cuda_graphs: bool = True
     kept_shapes: int = 4          # (batch, cache length) shapes whose cache and graphs are kept for reuse
+    weight_major_steps: bool = True  # on the CPU, decode steps of 2-8 rows multiply W @ x.T (forward.py)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Generation:
 
 class DecodeEngine:
     def __init__(self, model, end_token_ids: Sequence[int], settings: EngineSettings = EngineSettings()):
-        self.forward = Qwen3Forward(model)
+        self.forward = Qwen3Forward(model, weight_major_steps=settings.weight_major_steps)
         self.end_token_ids = list(end_token_ids)
         self.settings = settings
         self.prefixes = PrefixCache(settings.prefix_cache_mb * 2**20) if settings.prefix_cache_mb else None

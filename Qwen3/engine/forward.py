@@ -21,7 +21,7 @@ class UnsupportedModel(ValueError):
 
 
 class Qwen3Forward:
-    def __init__(self, model):
+    def __init__(self, model, weight_major_steps: bool = True):
         config = model.config
         if getattr(config, "model_type", "") not in ("qwen3", "qwen2"):
             raise UnsupportedModel(f"the decode engine runs Qwen3 (and Qwen2) models, not {config.model_type!r}")
@@ -41,6 +41,7 @@ class Qwen3Forward:
         self.inv_freq = rotary.inv_freq
         self.rope_scale = float(getattr(rotary, "attention_scaling", 1.0))
         self.vocab_size = config.vocab_size
+        self.linear = _weight_major_linear if weight_major_steps and self.device.type == "cpu" else F.linear
 
     @property
     def dtype(self) -> torch.dtype:
@@ -67,7 +68,7 @@ class Qwen3Forward:
             hidden = hidden + self._mlp(layer.mlp, layer.post_attention_layernorm(hidden))
         if last_only:
             hidden = hidden[:, -1:]
-        return self.model.lm_head(self.model.model.norm(hidden)).float()
+        return self._project(self.model.lm_head, self.model.model.norm(hidden)).float()
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         freqs = positions[..., None].float() * self.inv_freq.float()
@@ -76,21 +77,41 @@ class Qwen3Forward:
 
     def _attention(self, attn, x, cos, sin, mask, cache: StaticKVCache, layer: int, slots) -> torch.Tensor:
         batch, n, _ = x.shape
-        q = attn.q_proj(x).view(batch, n, -1, self.head_dim)
-        k = attn.k_proj(x).view(batch, n, -1, self.head_dim)
+        q = self._project(attn.q_proj, x).view(batch, n, -1, self.head_dim)
+        k = self._project(attn.k_proj, x).view(batch, n, -1, self.head_dim)
         if hasattr(attn, "q_norm"):  # Qwen3 normalises each head's query and key; Qwen2 does not
             q, k = attn.q_norm(q), attn.k_norm(k)
-        v = attn.v_proj(x).view(batch, n, -1, self.head_dim).transpose(1, 2)
+        v = self._project(attn.v_proj, x).view(batch, n, -1, self.head_dim).transpose(1, 2)
         q = _rotate(q.transpose(1, 2), cos, sin)
         k = _rotate(k.transpose(1, 2), cos, sin)
         cache.write(layer, slots, k, v)
         out = F.scaled_dot_product_attention(q, cache.keys[layer], cache.values[layer], attn_mask=mask,
                                              scale=self.scaling, enable_gqa=self.num_heads != self.num_kv_heads)
-        return attn.o_proj(out.transpose(1, 2).reshape(batch, n, -1))
+        return self._project(attn.o_proj, out.transpose(1, 2).reshape(batch, n, -1))
 
-    @staticmethod
-    def _mlp(mlp, x: torch.Tensor) -> torch.Tensor:
-        return mlp.down_proj(mlp.act_fn(mlp.gate_proj(x)) * mlp.up_proj(x))
+    def _mlp(self, mlp, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self._project(mlp.gate_proj, x), self._project(mlp.up_proj, x)
+        return self._project(mlp.down_proj, mlp.act_fn(gate) * up)
+
+    def _project(self, linear: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x, linear.weight, linear.bias)
+
+
+# A decode step multiplies a few rows by each weight. On a 2-core AMD EPYC (torch's CPU build, MKL),
+# F.linear with 2 or 3 rows took 2 to 3 times as long as with one - longer than with 4 - so a batch of
+# three candidates cost three single rows; the weight-major product W @ x.T took about one row's time
+# up to 4 rows (docs/benchmarks.md, the decode engine on the CPU). One row and prefill keep F.linear.
+_FEW_ROWS = 8
+
+
+def _weight_major_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    rows = x.numel() // x.shape[-1]
+    if rows == 1 or rows > _FEW_ROWS:
+        return F.linear(x, weight, bias)
+    out = (weight @ x.reshape(rows, -1).t()).t()
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*x.shape[:-1], weight.shape[0])
 
 
 def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

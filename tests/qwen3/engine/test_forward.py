@@ -1,0 +1,23 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from Qwen3.engine.forward import _weight_major_linear
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 8, 9, 40])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_the_weight_major_product_equals_linear(rows, with_bias):
+    generator = torch.Generator().manual_seed(rows)
+    x = torch.randn(rows, 1, 64, generator=generator)
+    weight = torch.randn(96, 64, generator=generator)
+    bias = torch.randn(96, generator=generator) if with_bias else None
+    out = _weight_major_linear(x, weight, bias)
+    assert out.shape == (rows, 1, 96)
+    torch.testing.assert_close(out, F.linear(x, weight, bias), rtol=1e-5, atol=1e-5)
+
+
+def test_a_prefill_of_several_tokens_keeps_its_shape():
+    x = torch.randn(2, 3, 16)  # two rows of three tokens: six rows for the product
+    weight = torch.randn(8, 16)
+    torch.testing.assert_close(_weight_major_linear(x, weight, None), F.linear(x, weight), rtol=1e-5, atol=1e-5)
