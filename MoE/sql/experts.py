@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from Qwen3 import Runner
@@ -61,6 +61,10 @@ SHARED_SYSTEM = ("You are one expert in a text-to-SQL team working on a {dialect
 
 JSON_ANSWER = "Answer with one JSON object: the SQL and a short note."
 SQL_BLOCK_ANSWER = "Answer with the SQL in one ```sql code block, then at most one short sentence of notes."
+# Generation stops where the block closes: the orchestrator reads no notes after it, and a small model's run
+# for a hundred tokens or more (a repair round's batch waits for its longest row). A fence followed by a
+# newline is a closing one; an opening one carries its language ("```sql").
+SQL_BLOCK_END = ("\n```\n",)
 
 ROLE = {
     "planner": (
@@ -238,10 +242,7 @@ def _attempt(runner: Runner, name: str, calls: list[ExpertCall], attempt: int, m
     """(output or None, completion, errors) for each call's `attempt`-th try, all in one runner call.
     Retries sample (temperature 0.7) with the next seed, so they do not repeat the failed answer."""
     contract = CONTRACTS[name]
-    requests = [runner.request(c.messages, json_schema=None if c.sql_block else contract,
-                               max_new_tokens=max_new_tokens, thinking=thinking,
-                               temperature=c.temperature if attempt == 1 else 0.7, seed=c.seed + attempt - 1)
-                for c in calls]
+    requests = [_request(runner, c, contract, attempt, max_new_tokens, thinking) for c in calls]
     results = []
     for call, answer in zip(calls, runner.answer(requests, return_errors=True)):
         errors: list[str] = []
@@ -259,6 +260,16 @@ def _attempt(runner: Runner, name: str, calls: list[ExpertCall], attempt: int, m
             completion, output = answer, answer.parsed
         results.append((output, completion, errors))
     return results
+
+
+def _request(runner: Runner, call: ExpertCall, contract: dict, attempt: int, max_new_tokens: int,
+             thinking: bool | None):
+    request = runner.request(call.messages, json_schema=None if call.sql_block else contract,
+                             max_new_tokens=max_new_tokens, thinking=thinking,
+                             temperature=call.temperature if attempt == 1 else 0.7, seed=call.seed + attempt - 1)
+    if call.sql_block and not request.enable_thinking:   # a thought may hold a closed block of its own
+        request = replace(request, stop=request.stop + SQL_BLOCK_END)
+    return request
 
 
 _FENCE = re.compile(r"```[ \t]*(?:sql|sqlite|postgresql|mysql|duckdb)?[ \t]*\n?(.*?)(?:```|$)", re.S | re.I)

@@ -22,7 +22,9 @@ class ScriptedBackend:
             self.requests.append(request)
             if not self.replies:
                 raise AssertionError("the orchestrator asked for more completions than scripted")
-            out.append(Completion(text=self.replies.pop(0), thinking=None, finish_reason="stop",
+            text = self.replies.pop(0)
+            cut = min((text.find(s) for s in request.stop if s in text), default=-1)   # as a real backend does
+            out.append(Completion(text=text[:cut] if cut >= 0 else text, thinking=None, finish_reason="stop",
                                   usage=Usage(100, 20), timings=Timings(0.01)))
         return out
 

@@ -64,6 +64,8 @@ def test_split_sql_answer():
     assert split_sql_answer("Here: SELECT a FROM t; done") == ("SELECT a FROM t", "")
     assert split_sql_answer("```\nWITH x AS (SELECT 1) SELECT * FROM x\n```")[0].startswith("WITH x")
     assert split_sql_answer("I cannot answer that.") == ("", "")
+    assert split_sql_answer("```sql\nSELECT 1;") == ("SELECT 1", "")   # stopped where the block closes
+    assert split_sql_answer("```sql\nSELECT a\nFROM t") == ("SELECT a\nFROM t", "")
 
 
 def orchestrator(*replies, **experts):
@@ -81,8 +83,10 @@ def block(sql):
 def test_sql_block_answers_become_the_writer_json():
     orch, backend = orchestrator(block("SELECT email FROM customers"), KEEP)
     result = orch.run("List all customer emails")
-    assert result.ok and result.experts[0].output == {"sql": "SELECT email FROM customers", "notes": "One short note."}
+    # generation stops where the block closes: the note after it is never written
+    assert result.ok and result.experts[0].output == {"sql": "SELECT email FROM customers", "notes": ""}
     assert "```sql code block" in backend.user_messages()[0]
+    assert backend.requests[0].stop == ("\n```\n",) and backend.requests[1].stop == ()
     assert backend.requests[0].json_schema is None and backend.requests[1].json_schema is not None
 
 
