@@ -8,8 +8,9 @@ Measures, on one device and one model: tokens/s of generate() (eager, dynamic ca
 the engine at each batch size; time to first token for a long prompt (cold) for both; the three-expert
 pattern (three prompts that share a long system prefix) with and without prefix reuse; peak memory of
 each configuration. On the CPU the engine also runs with F.linear for every product, at each batch
-size: the baseline for its weight-major decode steps (Qwen3/engine/forward.py). Random weights decode as fast as real ones; greedy decoding never stops early here
-(no end token), so every row produces exactly --new-tokens tokens.
+size: the baseline for its weight-major decode steps (Qwen3/engine/forward.py). Random weights decode
+as fast as real ones; greedy decoding never stops early here (no end token), so every row produces
+exactly --new-tokens tokens.
 """
 
 from __future__ import annotations
