@@ -35,6 +35,12 @@ class TextResult:
     reused_prompt_tokens: int = 0     # prompt tokens taken from a prefix cache
 
 
+def cut_at_stop(text: str, stop: Sequence[str]) -> str | None:
+    """`text` up to where its first stop string begins; None when it holds none."""
+    cut = min((text.find(s) for s in stop if s in text), default=-1)
+    return text[:cut] if cut >= 0 else None
+
+
 class TextGenerator(Protocol):
     """A local model that continues raw prompts; LocalChatBackend builds Qwen3 chat on top of it.
 

@@ -19,7 +19,7 @@ from ..chat import render_qwen3
 from ..completion import ChatRequest, SamplingParams
 from ..errors import ModelLoadError
 from ..structured import JsonLogitsProcessor, compile_json_grammar
-from .base import TextResult
+from .base import TextResult, cut_at_stop
 
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 _END_TOKENS = ("<|im_end|>", "<|endoftext|>")
@@ -225,8 +225,8 @@ class TransformersGenerator:
         texts = []
         for result in results:
             text = self.tokenizer.decode(result.tokens, skip_special_tokens=False)
-            cut = min((text.find(s) for s in stop if s in text), default=-1)
-            texts.append(TextResult(text[:cut] if cut >= 0 else text, "stop" if cut >= 0 else result.finish_reason,
+            cut = cut_at_stop(text, stop)
+            texts.append(TextResult(text if cut is None else cut, result.finish_reason if cut is None else "stop",
                                     len(result.tokens), result.first_token_s, result.reused_prompt_tokens))
         return texts
 
@@ -235,9 +235,8 @@ class TransformersGenerator:
         ended = next((i for i, t in enumerate(ids) if t in self.end_token_ids), None)
         kept = ids if ended is None else ids[:ended]
         text = self.tokenizer.decode(kept, skip_special_tokens=False)
-        cut = min((text.find(s) for s in stop if s in text), default=-1)
-        if cut >= 0:
-            return TextResult(text[:cut], "stop", len(kept), first_token_s)
+        if (cut := cut_at_stop(text, stop)) is not None:
+            return TextResult(cut, "stop", len(kept), first_token_s)
         return TextResult(text, "stop" if ended is not None else "length", len(kept), first_token_s)
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 import json
 
 from Qwen3 import Runner, load_config
+from Qwen3.backends.base import cut_at_stop
 from Qwen3.completion import Completion, Timings, Usage
 
 
@@ -23,8 +24,8 @@ class ScriptedBackend:
             if not self.replies:
                 raise AssertionError("the orchestrator asked for more completions than scripted")
             text = self.replies.pop(0)
-            cut = min((text.find(s) for s in request.stop if s in text), default=-1)   # as a real backend does
-            out.append(Completion(text=text[:cut] if cut >= 0 else text, thinking=None, finish_reason="stop",
+            cut = cut_at_stop(text, request.stop)   # as a real backend does
+            out.append(Completion(text=text if cut is None else cut, thinking=None, finish_reason="stop",
                                   usage=Usage(100, 20), timings=Timings(0.01)))
         return out
 
