@@ -50,6 +50,11 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "plain_routed": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
                                    "experts.tie_break=plain", "experts.validator_expert=false",
                                    "experts.several_measures_prompts=[planned]")),
+    # plain_routed whose plain candidates are repaired as plain_retry_x3 repairs: the plain conversation continued
+    "plain_conversation": (("moe_x3",), ("experts.candidate_prompts=[plain]", "experts.repair_candidates=true",
+                                         "experts.tie_break=plain", "experts.validator_expert=false",
+                                         "experts.several_measures_prompts=[planned]",
+                                         "experts.plain_repairs=conversation")),
 }
 
 

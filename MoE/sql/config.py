@@ -127,6 +127,9 @@ class ExpertsConfig(_Section):
     plain_advice: bool = False
     # each candidate gets the repair rounds (errors and warnings) before the vote, not only the chosen one
     repair_candidates: bool = False
+    # how a plain candidate's failed SQL goes back to the sql_writer: "expert" (the sql_writer's expert prompt
+    # with the SQL and the errors) or "conversation" (the plain prompt continued: the SQL, then the errors)
+    plain_repairs: Literal["expert", "conversation"] = "expert"
     # the warnings that get their repair round; the others are still reported and lower the confidence
     repair_warnings: tuple[WarningStage, ...] = WARNING_STAGES
 

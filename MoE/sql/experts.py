@@ -91,6 +91,8 @@ ROLE = {
 # baseline, so the candidates can include what the bare model says.
 PLAIN_SYSTEM = "You are a {dialect} expert. Answer with one {dialect} query in a ```sql code block and nothing else."
 PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
+PLAIN_REPAIR = ("That query failed these checks; fix every one:\n{feedback}\n"
+                "Answer with the corrected query in a ```sql code block and nothing else.")
 
 
 def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "",
@@ -104,6 +106,14 @@ def plain_messages(dialect: str, schema: str, question: str, extra_context: str 
     user = PLAIN_USER.format(schema=schema.strip(), hint=hint, question=question)
     return [{"role": "system", "content": PLAIN_SYSTEM.format(dialect=name)},
             {"role": "user", "content": f"{user}\n\n{advice}" if advice else user}]
+
+
+def plain_repair_messages(plain: list[dict[str, str]], sql: str, feedback: list[str]) -> list[dict[str, str]]:
+    """A plain candidate's repair as the plain conversation continued (experts.plain_repairs: conversation):
+    its prompt, the SQL as its answer, then the checks' feedback. The prompt so far is the first call's, so a
+    prefix cache serves it; the plain system message asks for the block and nothing else."""
+    return [*plain, {"role": "assistant", "content": f"```sql\n{sql}\n```"},
+            {"role": "user", "content": PLAIN_REPAIR.format(feedback="\n".join(f"- {f}" for f in feedback))}]
 
 
 class ExpertFailed(ExpertOutputError):

@@ -243,8 +243,9 @@ class SQLMoEOrchestrator:
                 result.notes.append(f"candidate {k + 1}: {writer}")
                 continue
             sql = writer.output["sql"]
+            plain = calls[k].messages if view == "plain" and cfg.plain_repairs == "conversation" else None
             written.append((view, writer, Repairing(sql, self._check(sql, result.question), contexts[k],
-                                                    f"candidate {k + 1}: ")))
+                                                    f"candidate {k + 1}: ", plain=plain)))
         if cfg.repair_candidates:   # every candidate's rounds, a batch a round
             self._repair_together([item for *_, item in written], result.question, step)
         candidates: list[Candidate] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .experts import ExpertCall, ExpertRun, build_messages
+from .experts import ExpertCall, ExpertRun, build_messages, plain_repair_messages
 from .json_recovery import ExpertOutputError
 from .repair import needs_repair, repair_advice
 from .validator import ValidationReport, normal_form
@@ -24,6 +24,7 @@ class Repairing:
     report: ValidationReport
     context: dict                    # the sql_writer's prompt arguments for the view that wrote the SQL
     label: str = ""                  # "candidate 2: " in the reasons and notes
+    plain: list | None = None        # the plain prompt that wrote the SQL, when its repairs continue it
     rounds: int = 0
     warned: bool = False             # warnings get one round of their own; errors get every round
     stopped: bool = False
@@ -80,7 +81,10 @@ def _next_call(item: Repairing, fix, max_rounds: int, repairable: tuple[str, ...
             item.reasons.append(f"{item.label}{'; '.join(feedback)} -> mechanical fix: {note}")
             continue
         item.reasons.append(f"{item.label}{'; '.join(feedback)} -> back to the sql_writer")
-        messages = build_messages("sql_writer", sql=item.sql, feedback=feedback + repair_advice(item.sql, dialect, feedback),
-                                  **item.context)
+        feedback += repair_advice(item.sql, dialect, feedback)
+        if item.plain is not None:
+            return ExpertCall(plain_repair_messages(item.plain, item.sql, feedback), temperature=0.5,
+                              seed=item.rounds + 1, sql_block=True)
+        messages = build_messages("sql_writer", sql=item.sql, feedback=feedback, **item.context)
         return ExpertCall(messages, temperature=0.5, seed=item.rounds + 1, sql_block=None)
     return None

@@ -72,3 +72,41 @@ def test_batched_repairs_equal_one_by_one_on_a_real_model(tiny_config, engine):
     assert (together.sql, together.error, together.repair_reasons, together.notes, together.candidates) == \
         (one_by_one.sql, one_by_one.error, one_by_one.repair_reasons, one_by_one.notes, one_by_one.candidates)
     assert [e.output for e in together.experts] == [e.output for e in one_by_one.experts]
+
+
+@pytest.mark.parametrize("plain_repairs", ["expert", "conversation"])
+def test_a_plain_candidates_repair_can_continue_its_conversation(plain_repairs):
+    runner, backend = scripted_runner(block(BAD), block(GOOD), block(GOOD), block(GOOD))
+    cfg = config(candidate_prompts=["plain"], tie_break="plain", plain_repairs=plain_repairs)
+    result = load_orchestrator(cfg, runner=runner).run("List all customer emails")
+    assert result.ok and result.repair_rounds == 1 and [c["votes"] for c in result.candidates] == [3, 3, 3]
+    first, repair = backend.requests[0], backend.requests[3]
+    roles = [m.role for m in repair.messages]
+    if plain_repairs == "conversation":   # the plain prompt, the SQL as its answer, then the checks' feedback
+        assert repair.messages[:2] == first.messages and roles == ["system", "user", "assistant", "user"]
+        assert repair.messages[2].content == f"```sql\n{BAD}\n```"
+        assert "unknown column 'no_such'" in repair.messages[3].content
+        assert repair.messages[3].content.endswith("in a ```sql code block and nothing else.")
+        assert repair.stop == ("\n```\n",)   # a block, whatever sql_writer_format says
+    else:                                 # the sql_writer's expert prompt with the SQL and the feedback
+        assert roles == ["system", "user"] and repair.messages[0] != first.messages[0]
+        assert f"SQL:\n{BAD}\n" in repair.messages[1].content
+
+
+def test_a_conversation_repair_is_served_from_the_prefix_cache(tiny_config):
+    from MoE.sql.experts import build_messages, plain_messages, plain_repair_messages
+
+    plain = plain_messages("duckdb", SCHEMA, "List all customer emails")
+    feedback = ["[catalog] unknown column 'no_such'"]
+    conversation = plain_repair_messages(plain, BAD, feedback)
+    expert = build_messages("sql_writer", "duckdb", SCHEMA, "List all customer emails", sql=BAD, feedback=feedback,
+                            sql_block=True)
+    engine = dict(tiny_config, transformers=dict(tiny_config.get("transformers", {}), engine="on"))
+    with load_runner(engine) as runner:
+        first = runner.chat(plain, max_new_tokens=4)
+        continued = runner.chat(conversation, max_new_tokens=4)
+        other = runner.chat(expert, max_new_tokens=4)
+    # the first prompt up to its assistant turn is the conversation's prefix (the turn's opening differs:
+    # the template writes an empty thinking block only into the turn being generated)
+    assert continued.usage.reused_prompt_tokens >= first.usage.prompt_tokens - 8
+    assert other.usage.reused_prompt_tokens < first.usage.prompt_tokens // 2
