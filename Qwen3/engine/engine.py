@@ -9,9 +9,9 @@ presence penalty, sampling - stays on the device; on CUDA it is captured as a CU
 Caches, step buffers and graphs are kept per shape (batch, cache length; a few shapes, least recently
 used dropped), so later calls of the same shape reuse them instead of allocating and capturing again.
 A graph is reused only where it draws from no seeded generator (greedy, or unseeded sampling); a
-seeded call captures its own. The host looks at the new tokens every `sync_every` steps to stream them and check for the
-end-of-turn token; rows that end early keep decoding junk until the whole batch is done, which is
-cheaper than reshaping the batch. A logits hook (JSON grammar masks) needs the host at every step
+seeded call captures its own. The host looks at the new tokens every `sync_every` steps (every step on
+the CPU) to stream them and check for the end-of-turn token; rows that end early keep decoding junk until
+the whole batch is done, which is cheaper than reshaping the batch. A logits hook (JSON grammar masks) needs the host at every step
 and turns the graph off.
 """
 
@@ -37,7 +37,9 @@ TokenCallback = Callable[[int, list[int]], None]
 @dataclass(frozen=True)
 class EngineSettings:
     prefix_cache_mb: int = 1024   # prompt prefixes kept for reuse; 0 turns reuse off
-    sync_every: int = 8           # decode steps between looks from the host (stop checks, streaming)
+    # decode steps between looks from the host (stop checks, streaming); None: every step on the CPU, where a
+    # look costs next to nothing and each step past a row's end costs a whole forward pass, and 8 on CUDA
+    sync_every: int | None = None
     prefill_chunk: int = 1024     # prompt tokens per prefill pass (bounds the attention scores' memory)
     length_bucket: int = 256      # cache lengths are rounded up to a multiple, so graphs get reused
     cuda_graphs: bool = True
@@ -60,6 +62,7 @@ class DecodeEngine:
         self.settings = settings
         self.prefixes = PrefixCache(settings.prefix_cache_mb * 2**20) if settings.prefix_cache_mb else None
         self.device = self.forward.device
+        self.sync_every = settings.sync_every or (1 if self.device.type == "cpu" else 8)
         self._shapes: OrderedDict[tuple[int, int], _Shape] = OrderedDict()
 
     @torch.inference_mode()
@@ -107,7 +110,7 @@ class DecodeEngine:
                 state.accept(sampler(logits, state.seen), i)
             else:
                 step(longest + i - 1, i)
-            if (i + 1) % self.settings.sync_every == 0 or logits_hook is not None:
+            if (i + 1) % self.sync_every == 0 or logits_hook is not None:
                 if watcher.update(state.generated[:, :i + 1]):
                     break
         else:

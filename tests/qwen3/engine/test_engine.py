@@ -64,6 +64,20 @@ def test_stop_predicate_ends_a_row_early(lively_model, encode):
     assert len(row.tokens) == 4 and row.finish_reason == "stop"
 
 
+@pytest.mark.parametrize("sync_every, steps", [(None, 3), (8, 7)])
+def test_on_the_cpu_the_host_looks_at_every_step_by_default(lively_model, encode, monkeypatch, sync_every, steps):
+    from Qwen3.engine.forward import Qwen3Forward
+
+    model, _ = lively_model
+    engine = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(sync_every=sync_every))
+    calls, forward = [], Qwen3Forward.__call__
+    monkeypatch.setattr(Qwen3Forward, "__call__", lambda self, *a, **k: calls.append(1) or forward(self, *a, **k))
+    [row] = engine.generate([encode(PROMPTS[0])], GREEDY, max_new_tokens=20, stopped=lambda ids: len(ids) >= 4)
+    # the prefill gives the first token and a step each the next ones; looking every 8 steps, the host
+    # sees the stop only after step 7 (the runner cuts the text at the stop string)
+    assert len(calls) == 1 + steps and len(row.tokens) == 1 + steps
+
+
 def test_presence_penalty_pushes_away_from_repeats(lively_model, encode):
     model, _ = lively_model
     engine = DecodeEngine(model, end_token_ids=[])
