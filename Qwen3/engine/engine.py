@@ -11,8 +11,8 @@ used dropped), so later calls of the same shape reuse them instead of allocating
 A graph is reused only where it draws from no seeded generator (greedy, or unseeded sampling); a
 seeded call captures its own. The host looks at the new tokens every `sync_every` steps (every step on
 the CPU) to stream them and check for the end-of-turn token; rows that end early keep decoding junk until
-the whole batch is done, which is cheaper than reshaping the batch. A logits hook (JSON grammar masks) needs the host at every step
-and turns the graph off.
+the whole batch is done, which is cheaper than reshaping the batch. A logits hook (JSON grammar masks)
+needs the host at every step and turns the graph off.
 """
 
 from __future__ import annotations
