@@ -213,13 +213,13 @@ class TransformersGenerator:
             hook = JsonLogitsProcessor(self.lltokenizer(), compile_json_grammar(json_schema), len(prompts),
                                        self.end_token_ids[0])
         streamer = None if on_text is None else _RowStreamer(self.tokenizer, len(prompts), self.end_token_ids, stop, on_text)
-        stopped = None
-        if stop:
-            def stopped(tokens: list[int]) -> bool:  # decode only the tail a stop string could end in
-                tail = self.tokenizer.decode(tokens[-(max(map(len, stop)) + 8):], skip_special_tokens=False)
-                return any(s in tail for s in stop)
+        def stopped(tokens: list[int]) -> bool:  # decode only the tail a stop string could end in
+            tail = self.tokenizer.decode(tokens[-(max(map(len, stop)) + 8):], skip_special_tokens=False)
+            return any(s in tail for s in stop)
+
         results = self.engine.generate(ids, samplings, max_new_tokens, seed=seeds, logits_hook=hook,
-                                       on_tokens=None if streamer is None else streamer.add, stopped=stopped)
+                                       on_tokens=None if streamer is None else streamer.add,
+                                       stopped=stopped if stop else None)
         if streamer is not None:
             streamer.end()
         texts = []
