@@ -168,7 +168,7 @@ class SQLMoEOrchestrator:
 
         step("sql_writer")
         if several:
-            sql, report = self._select_candidate(result, plan_output, common_writer, step)
+            sql, report = self._select_candidate(result, plan_output, common_writer, views, step)
         else:
             writer = self._ask("sql_writer", build_messages("sql_writer", plan=plan_output, **common_writer))
             result.experts.append(writer)
@@ -226,10 +226,11 @@ class SQLMoEOrchestrator:
                         max_rounds=e.max_repair_rounds, repairable=e.repair_warnings, dialect=self.config.dialect,
                         step=step)
 
-    def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, step):
-        """Several sql_writer candidates, written together, checked and executed; the answer their results agree on."""
+    def _select_candidate(self, result: OrchestrationResult, plan_output, common: dict, prompts: tuple[str, ...],
+                          step):
+        """Several sql_writer candidates, written together from `prompts` (the question's views) in turn, checked
+        and executed; the answer their results agree on."""
         cfg = self.config.experts
-        prompts = cfg.views_for(result.plan.several_measures)
         views = [prompts[k % len(prompts)] for k in range(cfg.candidates)]
         contexts = [writer_context(view, plan_output, common, cfg.plain_advice) for view in views]
         plain_schema = self.ddl if result.linked.whole and self.ddl else common["schema_prompt"]
