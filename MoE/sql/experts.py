@@ -91,8 +91,7 @@ ROLE = {
 # baseline, so the candidates can include what the bare model says.
 PLAIN_SYSTEM = "You are a {dialect} expert. Answer with one {dialect} query in a ```sql code block and nothing else."
 PLAIN_USER = "Database schema:\n{schema}\n\n{hint}Question: {question}"
-PLAIN_REPAIR = ("That query failed these checks; fix every one:\n{feedback}\n"
-                "Answer with the corrected query in a ```sql code block and nothing else.")
+PLAIN_REPAIR = "That query {failed}\nAnswer with the corrected query in a ```sql code block and nothing else."
 
 
 def plain_messages(dialect: str, schema: str, question: str, extra_context: str = "",
@@ -113,7 +112,12 @@ def plain_repair_messages(plain: list[dict[str, str]], sql: str, feedback: list[
     its prompt, the SQL as its answer, then the checks' feedback. The prompt so far is the first call's, so a
     prefix cache serves it; the plain system message asks for the block and nothing else."""
     return [*plain, {"role": "assistant", "content": f"```sql\n{sql}\n```"},
-            {"role": "user", "content": PLAIN_REPAIR.format(feedback="\n".join(f"- {f}" for f in feedback))}]
+            {"role": "user", "content": PLAIN_REPAIR.format(failed=failed_checks(feedback))}]
+
+
+def failed_checks(feedback: list[str]) -> str:
+    """The checks' feedback as the repair prompts (expert and plain) list it."""
+    return "failed these checks; fix every one:\n" + "\n".join(f"- {f}" for f in feedback)
 
 
 class ExpertFailed(ExpertOutputError):
@@ -189,7 +193,7 @@ def build_messages(name: str, dialect: str, schema_prompt: str, question: str, e
     if sql:
         parts.append(f"SQL:\n{sql}")
     if feedback:
-        parts.append("The SQL failed these checks; fix every one:\n" + "\n".join(f"- {f}" for f in feedback))
+        parts.append("The SQL " + failed_checks(feedback))
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
 

@@ -259,14 +259,15 @@ class _StopWatcher:
         self.end_ids, self.on_tokens, self.stopped = set(end_token_ids), on_tokens, stopped
         self.tokens: list[list[int]] = [[] for _ in range(batch)]
         self.ended = [False] * batch
+        self.read = 0   # columns of `generated` already taken (a row still going has taken every one)
 
     def update(self, generated: torch.Tensor) -> bool:
-        """Take the rows' tokens so far; True when every row has ended."""
-        rows = generated.tolist()
-        for row, ids in enumerate(rows):
+        """Take the rows' tokens so far (only the columns not read before cross to the host); True when
+        every row has ended."""
+        rows, self.read = generated[:, self.read:].tolist(), generated.shape[1]
+        for row, new in enumerate(rows):
             if self.ended[row]:
                 continue
-            new = ids[len(self.tokens[row]):]
             end = next((k for k, t in enumerate(new) if t in self.end_ids), None)
             if end is not None:
                 new, self.ended[row] = new[:end], True
