@@ -4,7 +4,8 @@
     [result] = engine.generate([prompt_ids], SamplingParams(temperature=0), max_new_tokens=256)
 
 A batch is left-padded into one StaticKVCache. Prompt tokens already seen (a shared schema and
-system prompt) are copied from the PrefixCache rather than computed. Each decode step - forward,
+system prompt) are copied from the PrefixCache rather than computed, and a prompt several rows share
+(candidates sampled from one prompt) is computed once. Each decode step - forward,
 presence penalty, sampling - stays on the device; on CUDA it is captured as a CUDA graph and replayed.
 Caches, step buffers and graphs are kept per shape (batch, cache length; a few shapes, least recently
 used dropped), so later calls of the same shape reuse them instead of allocating and capturing again.
@@ -52,7 +53,7 @@ class Generation:
     tokens: list[int]             # without the end token
     finish_reason: Literal["stop", "length"]
     first_token_s: float
-    reused_prompt_tokens: int
+    reused_prompt_tokens: int     # not computed for this row: from the prefix cache or an identical prompt in the batch
 
 
 class DecodeEngine:
@@ -87,7 +88,7 @@ class DecodeEngine:
             tokens[row, longest - len(prompt):] = torch.tensor(list(prompt))
         tokens = tokens.to(self.device)
         reused = self._reuse_prefixes(prompts, cache, longest)
-        logits = self._prefill(tokens, cache, longest - max(len(p) - r for p, r in zip(prompts, reused)), longest)
+        logits, reused = self._prefill_each_prompt_once(prompts, tokens, cache, reused, longest)
         self._remember(prompts, cache, longest)
 
         sampler = RowSampler(sampling if isinstance(sampling, Sequence) else [sampling] * batch,
@@ -105,7 +106,8 @@ class DecodeEngine:
         watcher = _StopWatcher(batch, self.end_token_ids, on_tokens, stopped)
         for i in range(1, max_new_tokens):
             if logits_hook is not None:
-                logits = self.forward(state.last[:, None], torch.tensor([longest + i - 1], device=self.device), cache)
+                logits = self.forward(state.last[:, None], torch.tensor([longest + i - 1], device=self.device), cache,
+                                      seen=longest + i)
                 logits = logits_hook(state.last[:, None], logits[:, -1])
                 state.accept(sampler(logits, state.seen), i)
             else:
@@ -140,27 +142,47 @@ class DecodeEngine:
             reused.append(max(n, 0))
         return reused
 
+    def _prefill_each_prompt_once(self, prompts, tokens: torch.Tensor, cache: StaticKVCache, reused: list[int],
+                                  longest: int) -> tuple[torch.Tensor, list[int]]:
+        """Prefill the rows (last logits of each, and the prompt tokens each did not compute). A prompt
+        that an earlier row also has (the MoE's candidates sample one prompt several times) is computed
+        once: its later rows copy that row's keys, values and logits."""
+        first: dict[tuple[int, ...], int] = {}
+        source = [first.setdefault(tuple(p), row) for row, p in enumerate(prompts)]
+        computed = sorted(first.values())
+        begin = longest - max(len(prompts[row]) - reused[row] for row in computed)
+        if len(computed) == len(prompts):
+            return self._prefill(tokens, cache, begin, longest), reused
+        rows = torch.tensor(computed, device=self.device)
+        part = StaticKVCache(cache.keys[:, rows], cache.values[:, rows], cache.starts[rows])  # copies
+        logits = self._prefill(tokens[rows], part, begin, longest)
+        take = torch.tensor([computed.index(s) for s in source], device=self.device)
+        cache.keys[:, :, :, :longest] = part.keys[:, take, :, :longest]
+        cache.values[:, :, :, :longest] = part.values[:, take, :, :longest]
+        return logits[take], [r if s == row else len(prompts[row]) for row, (s, r) in enumerate(zip(source, reused))]
+
     def _prefill(self, tokens: torch.Tensor, cache: StaticKVCache, begin: int, end: int) -> torch.Tensor:
         """Compute slots begin..end-1 for every row (a row's reused prefix may be recomputed, harmlessly)."""
         logits = None
         for lo in range(begin, end, self.settings.prefill_chunk):
             hi = min(lo + self.settings.prefill_chunk, end)
-            logits = self.forward(tokens[:, lo:hi], torch.arange(lo, hi, device=self.device), cache)
+            logits = self.forward(tokens[:, lo:hi], torch.arange(lo, hi, device=self.device), cache, seen=hi)
         return logits[:, -1]
 
     def _remember(self, prompts, cache: StaticKVCache, longest: int) -> None:
         if self.prefixes is None:
             return
-        for row, prompt in enumerate(prompts):
+        for prompt, row in {tuple(p): row for row, p in enumerate(prompts)}.items():   # each prompt once
             start = longest - len(prompt)
-            self.prefixes.add(tuple(prompt), cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
+            self.prefixes.add(prompt, cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
 
     def _step_fn(self, shape: "_Shape", sampler: RowSampler, state: "_StepState",
                  hooked: bool) -> Callable[[int, int], None]:
         cache = shape.cache
 
         def eager(slot: int, index: int) -> None:
-            logits = self.forward(state.last[:, None], torch.tensor([slot], device=self.device), cache)[:, -1]
+            logits = self.forward(state.last[:, None], torch.tensor([slot], device=self.device), cache,
+                                  seen=slot + 1)[:, -1]
             state.accept(sampler(logits, state.seen), index)
 
         if hooked or self.device.type != "cuda" or not self.settings.cuda_graphs:

@@ -2,8 +2,9 @@
 
 The same arithmetic as transformers' `modeling_qwen3.py` (RMSNorm, per-head q/k norms, rotary
 embeddings, grouped-query attention, SwiGLU MLP), but against a StaticKVCache with fixed shapes:
-a step reads the whole preallocated cache under a mask, so its tensors never change size and the
-step can be captured once in a CUDA graph. The modules are the loaded model's own; nothing is copied.
+a captured step reads the whole preallocated cache under a mask, so its tensors never change size
+and it can be captured once in a CUDA graph; where the host knows the slot (prefill, the CPU's eager
+steps) attention reads only the slots written so far. The modules are the loaded model's own.
 """
 
 from __future__ import annotations
@@ -56,15 +57,17 @@ class Qwen3Forward:
                                       self.dtype, self.device)
 
     def __call__(self, tokens: torch.Tensor, slots: torch.Tensor, cache: StaticKVCache,
-                 last_only: bool = True) -> torch.Tensor:
+                 last_only: bool = True, seen: int | None = None) -> torch.Tensor:
         """Logits for `tokens` (batch, n) written at cache `slots` (n,); float32, last position only
-        unless last_only is False."""
+        unless last_only is False. `seen`: the slots before it hold everything the queries may see (the
+        host knows it when it knows the slots), so attention reads those alone, not the whole cache;
+        None (a captured step, whose slot lives on the device): the whole cache, under the mask."""
         hidden = self.model.model.embed_tokens(tokens)
         cos, sin = self._rotary(cache.positions(slots), hidden.dtype)
-        mask = cache.attention_mask(slots)
+        mask = cache.attention_mask(slots, seen)
         for index, layer in enumerate(self.layers):
             hidden = hidden + self._attention(layer.self_attn, layer.input_layernorm(hidden), cos, sin, mask,
-                                              cache, index, slots)
+                                              cache, index, slots, seen)
             hidden = hidden + self._mlp(layer.mlp, layer.post_attention_layernorm(hidden))
         if last_only:
             hidden = hidden[:, -1:]
@@ -75,7 +78,8 @@ class Qwen3Forward:
         angles = torch.cat((freqs, freqs), dim=-1)
         return ((angles.cos() * self.rope_scale).to(dtype)[:, None], (angles.sin() * self.rope_scale).to(dtype)[:, None])
 
-    def _attention(self, attn, x, cos, sin, mask, cache: StaticKVCache, layer: int, slots) -> torch.Tensor:
+    def _attention(self, attn, x, cos, sin, mask, cache: StaticKVCache, layer: int, slots,
+                   seen: int | None) -> torch.Tensor:
         batch, n, _ = x.shape
         q = self._project(attn.q_proj, x).view(batch, n, -1, self.head_dim)
         k = self._project(attn.k_proj, x).view(batch, n, -1, self.head_dim)
@@ -85,7 +89,8 @@ class Qwen3Forward:
         q = _rotate(q.transpose(1, 2), cos, sin)
         k = _rotate(k.transpose(1, 2), cos, sin)
         cache.write(layer, slots, k, v)
-        out = F.scaled_dot_product_attention(q, cache.keys[layer], cache.values[layer], attn_mask=mask,
+        keys, values = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
+        out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask,
                                              scale=self.scaling, enable_gqa=self.num_heads != self.num_kv_heads)
         return self._project(attn.o_proj, out.transpose(1, 2).reshape(batch, n, -1))
 
@@ -108,8 +113,8 @@ def _weight_major_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     rows = x.numel() // x.shape[-1]
     if rows == 1 or rows > _FEW_ROWS:
         return F.linear(x, weight, bias)
-    out = (weight @ x.reshape(rows, -1).t()).t()
-    if bias is not None:
+    out = (weight @ x.reshape(rows, -1).t()).t().contiguous()  # strided q, k, v would send attention down
+    if bias is not None:                                          # its slow path (several times the cost)
         out = out + bias
     return out.reshape(*x.shape[:-1], weight.shape[0])
 

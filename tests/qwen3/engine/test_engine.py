@@ -190,3 +190,27 @@ def test_rows_given_the_same_seed_each_sample_as_they_would_alone(lively_model, 
     assert [g.tokens for g in per_row] == [alone, alone]     # two requests with seed 2: seed 2's draws each
     one_stream = engine.generate(prompts, hot, max_new_tokens=16, seed=2)   # one seed for the batch
     assert one_stream[0].tokens != one_stream[1].tokens    # one stream draws on for the second row
+
+
+def test_a_prompt_several_rows_share_is_prefilled_once(lively_model, encode, monkeypatch):
+    """The MoE's candidates: one prompt, a greedy row and sampled ones. Each distinct prompt is computed
+    once, and every row decodes what it would alone."""
+    from Qwen3.engine.forward import Qwen3Forward
+
+    model, _ = lively_model
+    engine = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0))
+    prefilled, forward = [], Qwen3Forward.__call__
+    monkeypatch.setattr(Qwen3Forward, "__call__",
+                        lambda self, tokens, *a, **k: prefilled.append(tuple(tokens.shape)) or forward(self, tokens, *a, **k))
+    hot = SamplingParams(temperature=1.0, top_p=0.9, top_k=20)
+    rows = [(PROMPTS[0], GREEDY, None), (PROMPTS[1], GREEDY, None), (PROMPTS[0], hot, 3), (PROMPTS[0], hot, 4),
+            (PROMPTS[1], hot, 5)]
+    together = engine.generate([encode(p) for p, _, _ in rows], [s for _, s, _ in rows], max_new_tokens=16,
+                               seed=[seed for _, _, seed in rows])
+    longest = max(len(encode(p)) for p in PROMPTS[:2])
+    assert prefilled[0] == (2, longest)                       # two distinct prompts, not five rows
+    assert [g.reused_prompt_tokens for g in together] == [0, 0] + [len(encode(p)) for p, _, _ in rows[2:]]
+    monkeypatch.undo()
+    alone = [engine.generate([encode(p)], s, max_new_tokens=16, seed=seed)[0] for p, s, seed in rows]
+    assert [g.tokens for g in together] == [g.tokens for g in alone]
+    assert len({tuple(g.tokens) for g in together}) == 5     # five different continuations, all checked

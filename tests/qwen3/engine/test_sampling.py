@@ -14,8 +14,9 @@ from Qwen3.engine.sampling import apply_presence_penalty, choose, filter_logits
     SamplingParams(temperature=0.6, top_p=0.95, top_k=0, min_p=0.05),
     SamplingParams(temperature=1.0, top_p=0.5, top_k=5),
 ])
-def test_filters_keep_the_same_tokens_as_transformers(sampling):
-    logits = torch.randn(4, 300, generator=torch.Generator().manual_seed(1)) * 3
+@pytest.mark.parametrize("vocab", [300, 151_936])   # a toy row, and Qwen3's vocabulary
+def test_filters_keep_the_same_tokens_as_transformers(sampling, vocab):
+    logits = torch.randn(4, vocab, generator=torch.Generator().manual_seed(1)) * 3
     warpers = [TemperatureLogitsWarper(sampling.temperature)]
     if sampling.top_k:
         warpers.append(TopKLogitsWarper(sampling.top_k))
