@@ -222,7 +222,14 @@ def main() -> None:
 
 
 def answer_all(args, dataset, questions, output: Path, batch_size: int | None) -> list[dict]:
-    """Every mode over the questions on one runner (a local server in front of it for --backend server)."""
+    """Every mode over the questions, each mode on a fresh runner (and local server for --backend server)."""
+    return [record for mode in args.modes for record in answer_mode(args, dataset, questions, output, batch_size, mode)]
+
+
+def answer_mode(args, dataset, questions, output: Path, batch_size: int | None, mode: str) -> list[dict]:
+    """One mode over every question on a runner of its own: its prefix cache holds only this mode's
+    earlier prompts, as a user asking in turn gets - never the question's prompt that another mode just
+    sent (single-shot's prompt is MoE x3's plain candidates' prompt)."""
     server = None
     if args.backend == "server":
         local = runner_settings("transformers", args.model, batch_size)
@@ -232,15 +239,12 @@ def answer_all(args, dataset, questions, output: Path, batch_size: int | None) -
     else:
         runner = load_runner(runner_settings(args.backend, args.model, batch_size))
     try:
-        # One mode over every question, then the next: a mode never finds its own prompts for the
-        # question in the prefix cache because another mode just sent them (moe_x3's planner and
-        # first candidate are moe's prompts); what a cache serves is what a user asking in turn gets.
-        return [record for mode in args.modes for record in
-                run_benchmark(dataset, questions, settings(mode, output, args.variant), runner=runner)]
+        return run_benchmark(dataset, questions, settings(mode, output, args.variant), runner=runner)
     finally:
         runner.close()
         if server is not None:
             server.close()
+
 
 if __name__ == "__main__":
     main()
