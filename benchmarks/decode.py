@@ -6,7 +6,8 @@
 
 Measures, on one device and one model: tokens/s of generate() (eager, dynamic cache) at batch 1 and of
 the engine at each batch size; time to first token for a long prompt (cold) for both; the three-expert
-pattern (three prompts that share a long system prefix) with and without prefix reuse; peak memory of
+pattern (three prompts that share a long system prefix) with and without prefix reuse; the MoE's three
+candidates of one prompt (one greedy row, two sampled) against the greedy row alone; peak memory of
 each configuration. On the CPU the engine also runs with F.linear for every product, at each batch
 size: the baseline for its weight-major decode steps (Qwen3/engine/forward.py). Random weights decode
 as fast as real ones; greedy decoding never stops early here (no end token), so every row produces
@@ -124,6 +125,24 @@ def experts_pattern(engine, shared: int, own: int, new_tokens: int, vocab: int, 
     return times
 
 
+def candidates_pattern(engine, prompt_tokens: int, new_tokens: int, vocab: int, device) -> tuple[float, float]:
+    """Seconds for one greedy row, then for the MoE's three candidates of that prompt in one batch (one
+    greedy, two sampled with the runner's default filters), each from a cold cache: prefill included."""
+    from Qwen3.completion import SamplingParams
+
+    [prompt] = prompts(1, prompt_tokens, vocab, seed=11)
+    sampled = SamplingParams(temperature=0.8)
+    times = []
+    for rows, sampling, seeds in (([prompt], [SamplingParams(temperature=0)], [None]),
+                                  ([prompt] * 3, [SamplingParams(temperature=0), sampled, sampled], [None, 2, 3])):
+        sync(device)
+        started = time.perf_counter()
+        engine.generate(rows, sampling, max_new_tokens=new_tokens, seed=seeds)
+        sync(device)
+        times.append(time.perf_counter() - started)
+    return times[0], times[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", choices=sorted(SHAPES), default="qwen3-8b")
@@ -179,6 +198,7 @@ def main() -> None:
     ttft_engine = run_engine(engine, long, 1, device)["ttft_s"]
     reuse = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=4096))
     shared, own = args.long_prompt - 100, 100
+    one_row, candidates = candidates_pattern(engine, args.prompt_tokens, args.new_tokens, vocab, device)
     cold = experts_pattern(engine, shared, own, 1, vocab, device)
     warm_times = experts_pattern(reuse, shared, own, 1, vocab, device)
 
@@ -204,7 +224,10 @@ def main() -> None:
               f"without reuse {', '.join(f'{t:.3f}' for t in cold)} s; with reuse "
               f"{', '.join(f'{t:.3f}' for t in warm_times)} s "
               f"(second and third: {100 * warm_times[1] / cold[0]:.0f}% and {100 * warm_times[2] / cold[0]:.0f}% "
-              f"of a cold prefill).", ""]
+              f"of a cold prefill).",
+              f"Three candidates of one {args.prompt_tokens}-token prompt in one batch (one greedy, two sampled at "
+              f"temperature 0.8 with top-k 20 and top-p 0.8), {args.new_tokens} tokens each, cold: {candidates:.2f} s "
+              f"against {one_row:.2f} s for the greedy row alone ({candidates / one_row:.2f}x).", ""]
     table = "\n".join(lines)
     print("\n" + table)
     if args.write:
