@@ -107,7 +107,7 @@ class DecodeEngine:
         for i in range(1, max_new_tokens):
             if logits_hook is not None:
                 logits = self.forward(state.last[:, None], torch.tensor([longest + i - 1], device=self.device), cache,
-                                      seen=longest + i)
+                                      visible=longest + i)
                 logits = logits_hook(state.last[:, None], logits[:, -1])
                 state.accept(sampler(logits, state.seen), i)
             else:
@@ -166,7 +166,7 @@ class DecodeEngine:
         logits = None
         for lo in range(begin, end, self.settings.prefill_chunk):
             hi = min(lo + self.settings.prefill_chunk, end)
-            logits = self.forward(tokens[:, lo:hi], torch.arange(lo, hi, device=self.device), cache, seen=hi)
+            logits = self.forward(tokens[:, lo:hi], torch.arange(lo, hi, device=self.device), cache, visible=hi)
         return logits[:, -1]
 
     def _remember(self, prompts, cache: StaticKVCache, longest: int) -> None:
@@ -182,7 +182,7 @@ class DecodeEngine:
 
         def eager(slot: int, index: int) -> None:
             logits = self.forward(state.last[:, None], torch.tensor([slot], device=self.device), cache,
-                                  seen=slot + 1)[:, -1]
+                                  visible=slot + 1)[:, -1]
             state.accept(sampler(logits, state.seen), index)
 
         if hooked or self.device.type != "cuda" or not self.settings.cuda_graphs:

@@ -57,17 +57,17 @@ class Qwen3Forward:
                                       self.dtype, self.device)
 
     def __call__(self, tokens: torch.Tensor, slots: torch.Tensor, cache: StaticKVCache,
-                 last_only: bool = True, seen: int | None = None) -> torch.Tensor:
+                 last_only: bool = True, visible: int | None = None) -> torch.Tensor:
         """Logits for `tokens` (batch, n) written at cache `slots` (n,); float32, last position only
-        unless last_only is False. `seen`: the slots before it hold everything the queries may see (the
+        unless last_only is False. `visible`: the slots before it hold everything the queries may see (the
         host knows it when it knows the slots), so attention reads those alone, not the whole cache;
         None (a captured step, whose slot lives on the device): the whole cache, under the mask."""
         hidden = self.model.model.embed_tokens(tokens)
         cos, sin = self._rotary(cache.positions(slots), hidden.dtype)
-        mask = cache.attention_mask(slots, seen)
+        mask = cache.attention_mask(slots, visible)
         for index, layer in enumerate(self.layers):
             hidden = hidden + self._attention(layer.self_attn, layer.input_layernorm(hidden), cos, sin, mask,
-                                              cache, index, slots, seen)
+                                              cache, index, slots, visible)
             hidden = hidden + self._mlp(layer.mlp, layer.post_attention_layernorm(hidden))
         if last_only:
             hidden = hidden[:, -1:]
@@ -79,7 +79,7 @@ class Qwen3Forward:
         return ((angles.cos() * self.rope_scale).to(dtype)[:, None], (angles.sin() * self.rope_scale).to(dtype)[:, None])
 
     def _attention(self, attn, x, cos, sin, mask, cache: StaticKVCache, layer: int, slots,
-                   seen: int | None) -> torch.Tensor:
+                   visible: int | None) -> torch.Tensor:
         batch, n, _ = x.shape
         q = self._project(attn.q_proj, x).view(batch, n, -1, self.head_dim)
         k = self._project(attn.k_proj, x).view(batch, n, -1, self.head_dim)
@@ -89,7 +89,7 @@ class Qwen3Forward:
         q = _rotate(q.transpose(1, 2), cos, sin)
         k = _rotate(k.transpose(1, 2), cos, sin)
         cache.write(layer, slots, k, v)
-        keys, values = cache.keys[layer][:, :, :seen], cache.values[layer][:, :, :seen]
+        keys, values = cache.keys[layer][:, :, :visible], cache.values[layer][:, :, :visible]
         out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask,
                                              scale=self.scaling, enable_gqa=self.num_heads != self.num_kv_heads)
         return self._project(attn.o_proj, out.transpose(1, 2).reshape(batch, n, -1))
@@ -113,8 +113,10 @@ def _weight_major_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     rows = x.numel() // x.shape[-1]
     if rows == 1 or rows > _FEW_ROWS:
         return F.linear(x, weight, bias)
-    out = (weight @ x.reshape(rows, -1).t()).t().contiguous()  # strided q, k, v would send attention down
-    if bias is not None:                                          # its slow path (several times the cost)
+    # contiguous: strided queries, keys and values send attention down its general path, which copies
+    # the keys and values out for every head
+    out = (weight @ x.reshape(rows, -1).t()).t().contiguous()
+    if bias is not None:
         out = out + bias
     return out.reshape(*x.shape[:-1], weight.shape[0])
 

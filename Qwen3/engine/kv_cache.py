@@ -44,13 +44,13 @@ class StaticKVCache:
         self.keys[layer].index_copy_(2, slots, k)
         self.values[layer].index_copy_(2, slots, v)
 
-    def attention_mask(self, slots: torch.Tensor, seen: int | None = None) -> torch.Tensor:
-        """(batch, 1, len(slots), seen or max_len) bool: a query at slot s sees the row's slots start..s
-        (`seen`: the slots after the latest query are left out; they are masked anyway).
+    def attention_mask(self, slots: torch.Tensor, visible: int | None = None) -> torch.Tensor:
+        """(batch, 1, len(slots), visible or max_len) bool: a query at slot s sees the row's slots start..s
+        (`visible`: the slots after the latest query are left out; they are masked anyway).
 
         A padding query sees itself alone, so no row of the mask is empty (an empty one gives NaN,
         which would reach the cache and, times a zero weight, every later query)."""
-        cache_slots = torch.arange(seen or self.max_len, device=slots.device)
+        cache_slots = torch.arange(visible or self.max_len, device=slots.device)
         causal = cache_slots[None, :] <= slots[:, None]                      # (q, max_len)
         own = cache_slots[None, :] >= self.starts[:, None]                    # (batch, max_len)
         itself = cache_slots[None, :] == slots[:, None]

@@ -200,8 +200,12 @@ def test_a_prompt_several_rows_share_is_prefilled_once(lively_model, encode, mon
     model, _ = lively_model
     engine = DecodeEngine(model, end_token_ids=[], settings=EngineSettings(prefix_cache_mb=0))
     prefilled, forward = [], Qwen3Forward.__call__
-    monkeypatch.setattr(Qwen3Forward, "__call__",
-                        lambda self, tokens, *a, **k: prefilled.append(tuple(tokens.shape)) or forward(self, tokens, *a, **k))
+
+    def counting(self, tokens, *args, **kwargs):
+        prefilled.append(tuple(tokens.shape))
+        return forward(self, tokens, *args, **kwargs)
+
+    monkeypatch.setattr(Qwen3Forward, "__call__", counting)
     hot = SamplingParams(temperature=1.0, top_p=0.9, top_k=20)
     rows = [(PROMPTS[0], GREEDY, None), (PROMPTS[1], GREEDY, None), (PROMPTS[0], hot, 3), (PROMPTS[0], hot, 4),
             (PROMPTS[1], hot, 5)]
