@@ -131,10 +131,9 @@ def candidates_pattern(engine, prompt_tokens: int, new_tokens: int, vocab: int, 
     from Qwen3.completion import SamplingParams
 
     [prompt] = prompts(1, prompt_tokens, vocab, seed=11)
-    sampled = SamplingParams(temperature=0.8)
+    greedy, sampled = SamplingParams(temperature=0), SamplingParams(temperature=0.8)
     times = []
-    for rows, sampling, seeds in (([prompt], [SamplingParams(temperature=0)], [None]),
-                                  ([prompt] * 3, [SamplingParams(temperature=0), sampled, sampled], [None, 2, 3])):
+    for rows, sampling, seeds in (([prompt], [greedy], [None]), ([prompt] * 3, [greedy, sampled, sampled], [None, 2, 3])):
         sync(device)
         started = time.perf_counter()
         engine.generate(rows, sampling, max_new_tokens=new_tokens, seed=seeds)

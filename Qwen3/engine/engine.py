@@ -78,6 +78,7 @@ class DecodeEngine:
         if not prompts or any(len(p) == 0 for p in prompts):
             raise ValueError("every prompt needs at least one token")
         started = time.perf_counter()
+        prompts = [tuple(p) for p in prompts]
         batch, longest = len(prompts), max(len(p) for p in prompts)
         bucket = self.settings.length_bucket
         shape = self._shape(batch, -(-(longest + max_new_tokens) // bucket) * bucket)
@@ -85,11 +86,14 @@ class DecodeEngine:
         cache.starts.copy_(torch.tensor([longest - len(p) for p in prompts]))
         tokens = torch.zeros(batch, longest, dtype=torch.long)
         for row, prompt in enumerate(prompts):
-            tokens[row, longest - len(prompt):] = torch.tensor(list(prompt))
+            tokens[row, longest - len(prompt):] = torch.tensor(prompt)
         tokens = tokens.to(self.device)
-        reused = self._reuse_prefixes(prompts, cache, longest)
-        logits, reused = self._prefill_each_prompt_once(prompts, tokens, cache, reused, longest)
-        self._remember(prompts, cache, longest)
+        first: dict[tuple[int, ...], int] = {}
+        source = [first.setdefault(prompt, row) for row, prompt in enumerate(prompts)]  # first row of each prompt
+        distinct = list(first.values())
+        reused = self._reuse_prefixes(prompts, distinct, cache, longest)
+        logits, reused = self._prefill_each_prompt_once(prompts, source, distinct, tokens, cache, reused, longest)
+        self._remember(prompts, distinct, cache, longest)
 
         sampler = RowSampler(sampling if isinstance(sampling, Sequence) else [sampling] * batch,
                              seed if isinstance(seed, Sequence) else [seed] * batch, self.device,
@@ -130,10 +134,12 @@ class DecodeEngine:
                 self._shapes.popitem(last=False)
         return self._shapes[key]
 
-    def _reuse_prefixes(self, prompts, cache: StaticKVCache, longest: int) -> list[int]:
+    def _reuse_prefixes(self, prompts, rows: list[int], cache: StaticKVCache, longest: int) -> list[int]:
+        """Copy the longest stored prefix of each given row's prompt into its cache row; the tokens copied, per row."""
         reused = []
-        for row, prompt in enumerate(prompts):
-            prefix, n = self.prefixes.longest(tuple(prompt)) if self.prefixes is not None else (None, 0)
+        for row in rows:
+            prompt = prompts[row]
+            prefix, n = self.prefixes.longest(prompt) if self.prefixes is not None else (None, 0)
             n = min(n, len(prompt) - 1)  # the last prompt token is always computed: its logits are needed
             if prefix is not None and n > 0:
                 start = longest - len(prompt)
@@ -142,24 +148,26 @@ class DecodeEngine:
             reused.append(max(n, 0))
         return reused
 
-    def _prefill_each_prompt_once(self, prompts, tokens: torch.Tensor, cache: StaticKVCache, reused: list[int],
-                                  longest: int) -> tuple[torch.Tensor, list[int]]:
-        """Prefill the rows (last logits of each, and the prompt tokens each did not compute). A prompt
-        that an earlier row also has (the MoE's candidates sample one prompt several times) is computed
-        once: its later rows copy that row's keys, values and logits."""
-        first: dict[tuple[int, ...], int] = {}
-        source = [first.setdefault(tuple(p), row) for row, p in enumerate(prompts)]
-        computed = sorted(first.values())
-        begin = longest - max(len(prompts[row]) - reused[row] for row in computed)
-        if len(computed) == len(prompts):
-            return self._prefill(tokens, cache, begin, longest), reused
-        rows = torch.tensor(computed, device=self.device)
-        part = StaticKVCache(cache.keys[:, rows], cache.values[:, rows], cache.starts[rows])  # copies
+    def _prefill_each_prompt_once(self, prompts, source: list[int], distinct: list[int], tokens: torch.Tensor,
+                                  cache: StaticKVCache, reused: list[int], longest: int
+                                  ) -> tuple[torch.Tensor, list[int]]:
+        """Prefill the `distinct` rows (one per prompt; `reused`: their tokens copied from the prefix cache);
+        every other row copies the keys, values and logits of its prompt's row, `source[row]` (the MoE's
+        candidates sample one prompt several times). Returns the last logits and the prompt tokens not
+        computed, per row."""
+        begin = longest - max(len(prompts[row]) - n for row, n in zip(distinct, reused))
+        own = dict(zip(distinct, reused))
+        per_row = [own.get(row, len(prompt)) for row, prompt in enumerate(prompts)]
+        if len(distinct) == len(prompts):
+            return self._prefill(tokens, cache, begin, longest), per_row
+        rows = torch.tensor(distinct, device=self.device)
+        part = StaticKVCache(cache.keys[:, rows, :, :longest], cache.values[:, rows, :, :longest],
+                             cache.starts[rows])  # copies of the prompts' slots
         logits = self._prefill(tokens[rows], part, begin, longest)
-        take = torch.tensor([computed.index(s) for s in source], device=self.device)
-        cache.keys[:, :, :, :longest] = part.keys[:, take, :, :longest]
-        cache.values[:, :, :, :longest] = part.values[:, take, :, :longest]
-        return logits[take], [r if s == row else len(prompts[row]) for row, (s, r) in enumerate(zip(source, reused))]
+        take = torch.tensor([distinct.index(s) for s in source], device=self.device)
+        cache.keys[:, :, :, :longest] = part.keys[:, take]
+        cache.values[:, :, :, :longest] = part.values[:, take]
+        return logits[take], per_row
 
     def _prefill(self, tokens: torch.Tensor, cache: StaticKVCache, begin: int, end: int) -> torch.Tensor:
         """Compute slots begin..end-1 for every row (a row's reused prefix may be recomputed, harmlessly)."""
@@ -169,12 +177,12 @@ class DecodeEngine:
             logits = self.forward(tokens[:, lo:hi], torch.arange(lo, hi, device=self.device), cache, visible=hi)
         return logits[:, -1]
 
-    def _remember(self, prompts, cache: StaticKVCache, longest: int) -> None:
+    def _remember(self, prompts, rows: list[int], cache: StaticKVCache, longest: int) -> None:
         if self.prefixes is None:
             return
-        for prompt, row in {tuple(p): row for row, p in enumerate(prompts)}.items():   # each prompt once
-            start = longest - len(prompt)
-            self.prefixes.add(prompt, cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
+        for row in rows:
+            start = longest - len(prompts[row])
+            self.prefixes.add(prompts[row], cache.keys[:, row, :, start:longest], cache.values[:, row, :, start:longest])
 
     def _step_fn(self, shape: "_Shape", sampler: RowSampler, state: "_StepState",
                  hooked: bool) -> Callable[[int, int], None]:
